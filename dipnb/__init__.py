@@ -1,0 +1,27 @@
+"""dipnb: the helper package of the executable companion book to
+Buskulic, Quéau & Fadili, *Recovery Guarantees of Unsupervised Neural Networks
+for Inverse Problems trained with Gradient Descent* (EUSIPCO 2024).
+
+One module per idea of the paper, re-exported here as a flat API:
+
+* :mod:`dipnb.activations`: φ with its constants B, C_φ, C_φ' (A-3, A-7);
+* :mod:`dipnb.network`: the two-layer network (9), its Jacobian and gradients;
+* :mod:`dipnb.losses`: losses and their KL functions ψ, Ψ, Ψ⁻¹ (Definition II.2);
+* :mod:`dipnb.operators`: forward operators A of model (1);
+* :mod:`dipnb.descent`: gradient descent (2) with statuses and records;
+* :mod:`dipnb.theory`: the constants and bounds of Theorem III.1, Corollary III.2;
+* :mod:`dipnb.experiments`: the studies the chapters run, with quick/paper presets;
+* :mod:`dipnb.plotting`: figures (kept apart from the numerics).
+"""
+from .activations import ACTIVATIONS, Activation, gaussian_moment, get_activation
+from .descent import STATUSES, Problem, Trajectory, gradient_descent, log_steps
+from .losses import LOSSES, Desingularizer, HalfMSE, KullbackLeibler, Loss, PowerLoss, get_loss
+from .network import (V_INITS, State, TwoLayerDIP, forward, gradients, jacobian, jacobian_gram,
+                      make_generator, sigma_min_jacobian)
+from .operators import (BOUNDARIES, GaussianBlur, Identity, Inpainting, LinearOperator,
+                        MatrixOperator, blur_matrix_1d, gaussian_operator,
+                        well_conditioned_operator)
+from .theory import (L_eq10, TheoremIII1, corollary_probability, corollary_width, estimate_L,
+                     hessian_norm, jacobian_lipschitz, nu1, nu2, radius_R, theorem_quantities)
+
+__version__ = "0.1.0"

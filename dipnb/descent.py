@@ -1,0 +1,298 @@
+"""Gradient descent (eq. 2) on the two-layer DIP network, batched over runs.
+
+.. math:: \\theta_{\\tau+1} = \\theta_\\tau - \\gamma\\,\\nabla_\\theta
+          \\mathcal{L}_y(A g(u, \\theta_\\tau))
+
+runs on the reduced state ``(h, V)`` (see :mod:`dipnb.network`), for the
+hidden layer ``W``, the output layer ``V`` or both. Each run stops on its own
+once its loss reaches ``tol``; runs whose loss stops decreasing (*stalled*)
+or becomes NaN/inf (*nonfinite*) are frozen and reported as such, never
+returned silently as if they had converged.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._checks import check_finite, check_int, check_layers, check_positive, check_shape
+from .losses import Loss, get_loss
+from .network import State, TwoLayerDIP, forward, gradients, make_generator
+from .operators import LinearOperator
+
+__all__ = ["Problem", "Trajectory", "gradient_descent", "log_steps", "STATUSES"]
+
+#: Final status of a run: reached ``tol``; loss stopped decreasing; loss NaN/inf;
+#: still decreasing when the step budget ran out.
+STATUSES = ("converged", "stalled", "nonfinite", "max_steps")
+
+
+@dataclass
+class Problem:
+    """An inverse problem (1): :math:`y = A\\bar x + \\varepsilon`, batched over runs.
+
+    Attributes
+    ----------
+    A : LinearOperator
+    x_bar : Tensor, shape (R, n)
+    noise : Tensor, shape (R, m)
+    """
+
+    A: LinearOperator
+    x_bar: torch.Tensor
+    noise: torch.Tensor
+
+    def __post_init__(self):
+        check_finite("x_bar", self.x_bar)
+        check_finite("noise", self.noise)
+        R = check_shape("x_bar", self.x_bar, (None, self.A.n)).shape[0]
+        check_shape("noise", self.noise, (R, self.A.m))
+        if self.A.runs not in (1, R):
+            raise ValueError(f"the operator has {self.A.runs} runs; accepted: 1 or {R} (as x_bar)")
+
+    @classmethod
+    def make(cls, A: LinearOperator, x_bar: torch.Tensor | None = None, noise_std: float = 0.0,
+             runs: int | None = None, seed: int = 0) -> "Problem":
+        """Build a problem; ``x_bar`` defaults to iid N(0, 1) entries (Section IV) and
+        the noise is iid :math:`N(0, \\sigma^2)` with ``noise_std`` = σ."""
+        check_positive("noise_std", noise_std, allow_zero=True)
+        runs = A.runs if runs is None else check_int("runs", runs)
+        g = make_generator(seed, A.device)
+        if x_bar is None:
+            x_bar = torch.randn(runs, A.n, dtype=A.dtype, device=A.device, generator=g)
+        x_bar = x_bar.reshape(-1, A.n)
+        noise = noise_std * torch.randn(x_bar.shape[0], A.m, dtype=A.dtype, device=A.device, generator=g)
+        return cls(A, x_bar, noise)
+
+    @property
+    def runs(self) -> int:
+        return self.x_bar.shape[0]
+
+    def subset(self, idx) -> "Problem":
+        """The runs ``idx`` (an index, slice or list) as a problem of their own."""
+        idx = [idx] if isinstance(idx, int) else idx
+        return Problem(self.A.subset(idx), self.x_bar[idx], self.noise[idx])
+
+    @property
+    def y_bar(self) -> torch.Tensor:
+        """Noiseless observation :math:`\\bar y = A\\bar x`."""
+        return self.A.A(self.x_bar)
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self.y_bar + self.noise
+
+
+def log_steps(steps: int, per_decade: int = 20) -> np.ndarray:
+    """Iterations 0, 1, ..., ``steps`` spaced logarithmically (always including both ends)."""
+    steps = check_int("steps", steps, low=0)
+    if steps == 0:
+        return np.array([0])
+    pts = np.unique(np.round(np.logspace(0, math.log10(steps), per_decade * max(1, int(math.log10(steps)) + 1))))
+    return np.unique(np.concatenate([[0], pts.astype(int), [steps]]))
+
+
+@dataclass
+class Trajectory:
+    """What :func:`gradient_descent` records, at the iterations ``steps``.
+
+    Attributes
+    ----------
+    steps : ndarray, shape (T,)
+        Recorded iterations τ (the state *before* step τ+1).
+    loss, error, dist : Tensor, shape (T, R)
+        :math:`\\mathcal L_y(y_\\tau)`, :math:`\\|x_\\tau - \\bar x\\|` and
+        :math:`\\|\\theta_\\tau - \\theta_0\\|`. A stopped run repeats its last values.
+    status : list of str
+        One of :data:`STATUSES` per run.
+    stop_step : Tensor, shape (R,)
+        Iteration at which each run stopped (``steps[-1]`` if it never did).
+    final : State
+        The state of each run where it stopped.
+    gamma : Tensor, shape (R,)
+    layers : str
+    max_steps : int
+        The step budget the run was given.
+    dist_ref : Tensor, shape (T, R) or None
+        :math:`\\|\\theta_\\tau - \\theta_{ref}\\|` when a ``reference`` state was given
+        (e.g. :math:`\\theta_\\infty` for bound (7)).
+    """
+
+    steps: np.ndarray
+    loss: torch.Tensor
+    error: torch.Tensor
+    dist: torch.Tensor
+    status: list
+    stop_step: torch.Tensor
+    final: State
+    gamma: torch.Tensor
+    layers: str
+    max_steps: int
+    dist_ref: torch.Tensor | None = None
+
+    @property
+    def converged(self) -> torch.Tensor:
+        """Boolean mask (R,) of the runs whose loss reached the tolerance."""
+        return torch.tensor([s == "converged" for s in self.status])
+
+    def counts(self) -> dict:
+        return {s: self.status.count(s) for s in STATUSES if s in self.status}
+
+    def summary(self) -> str:
+        c = ", ".join(f"{v} {k}" for k, v in self.counts().items())
+        return f"{len(self.status)} runs, {self.max_steps} steps max, layers={self.layers}: {c}"
+
+    def __repr__(self):
+        return f"Trajectory({self.summary()})"
+
+
+def _progress_default(steps: int) -> bool:
+    env = os.environ.get("DIPNB_PROGRESS")
+    if env is not None:
+        return env not in ("0", "", "false", "False")
+    return steps >= 20000
+
+
+def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, layers: str = "W",
+                     loss: Loss | str = "mse", tol: float = 1e-14, record=None,
+                     state: State | None = None, reference: State | None = None, stall_window: int | None = 1000,
+                     stall_rtol: float = 1e-6, progress: bool | None = None) -> Trajectory:
+    """Run gradient descent (2) from ``state`` (default :math:`\\theta_0`) for at most ``steps`` steps.
+
+    Parameters
+    ----------
+    net : TwoLayerDIP
+    problem : Problem
+        Must have as many runs as ``net``.
+    gamma : float or Tensor of shape (R,)
+        Step size :math:`\\gamma > 0`; one per run allows a γ-sweep in one batch.
+    steps : int
+        Maximal number of steps (>= 0).
+    layers : {"W", "V", "both"}
+        Trained layers: hidden only (as in Fig 1 and 2), output only, or both.
+    loss : Loss or str
+        Default ``"mse"``, i.e. :math:`\\frac12\\|v - y\\|^2`.
+    tol : float
+        A run stops (status ``converged``) once its loss is ``<= tol`` (>= 0).
+    record : None, int or sequence of int
+        Iterations at which to record: ``None`` for :func:`log_steps`, an int ``e``
+        for every ``e``-th iteration, or an explicit list.
+    state : State, optional
+        Where to start (default :math:`\\theta_0`); distances are still measured from θ0.
+    reference : State, optional
+        Also record :math:`\\|\\theta_\\tau - \\theta_{ref}\\|` as ``dist_ref``.
+    stall_window, stall_rtol
+        A run is ``stalled`` when its best loss has not decreased by a relative
+        ``stall_rtol`` for ``stall_window`` steps; ``None`` disables the check.
+    progress : bool or None
+        tqdm progress bar; ``None``: shown for ``steps >= 20000`` unless the
+        environment sets ``DIPNB_PROGRESS=0``.
+    """
+    check_layers(layers)
+    steps = check_int("steps", steps, low=0)
+    check_positive("tol", tol, allow_zero=True)
+    loss = get_loss(loss)
+    R = net.runs
+    if problem.runs != R:
+        raise ValueError(f"problem has {problem.runs} runs but the network has {R}; they must match")
+    if problem.A.n != net.n:
+        raise ValueError(f"operator acts on R^{problem.A.n} but the network outputs R^{net.n}")
+    check_positive("gamma", gamma)
+    dtype, device = net.V0.dtype, net.V0.device
+    gamma = torch.as_tensor(gamma, dtype=dtype, device=device).expand(R).clone()
+    if stall_window is not None:
+        stall_window = check_int("stall_window", stall_window)
+
+    if record is None:
+        rec = log_steps(steps)
+    elif isinstance(record, (int, np.integer)):
+        rec = np.unique(np.r_[np.arange(0, steps + 1, check_int("record", record)), steps])
+    else:
+        rec = np.unique(np.asarray(record, dtype=int))
+        if rec.size and (rec.min() < 0 or rec.max() > steps):
+            raise ValueError(f"record iterations must lie in [0, {steps}], got [{rec.min()}, {rec.max()}]")
+    rec_index = {int(t): i for i, t in enumerate(rec)}
+
+    s = (net.initial_state() if state is None else state).clone()
+    h0, V0 = net.h0, net.V0
+    y, x_bar = problem.y, problem.x_bar
+    act, un2 = net.activation, net.u_norm2
+    train_h, train_V = layers in ("W", "both"), layers in ("V", "both")
+
+    T = len(rec)
+    keys = ("loss", "error", "dist") + (("dist_ref",) if reference is not None else ())
+    out = {k: torch.full((T, R), math.nan, dtype=dtype, device=device) for k in keys}
+    active = torch.ones(R, dtype=torch.bool, device=device)
+    status = np.array(["max_steps"] * R, dtype=object)
+    stop_step = torch.full((R,), steps, dtype=torch.long, device=device)
+    best = torch.full((R,), math.inf, dtype=dtype, device=device)
+    last_improve = torch.zeros(R, dtype=torch.long, device=device)
+    last = {}
+
+    if progress is None:
+        progress = _progress_default(steps)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=steps, disable=not progress, desc=f"GD ({R} runs)", leave=False)
+
+    for tau in range(steps + 1):
+        x = forward(s.h, s.V, act)
+        v = problem.A.A(x)
+        f = loss.value(v, y)
+        # statuses, decided on the loss of the current iterate
+        finite = torch.isfinite(f)
+        newly_bad = active & ~finite
+        newly_conv = active & finite & (f <= tol)
+        improved = f < best * (1 - stall_rtol)
+        best = torch.where(improved & active, f, best)
+        last_improve = torch.where(improved & active, torch.full_like(last_improve, tau), last_improve)
+        if stall_window is None:
+            newly_stall = torch.zeros_like(active)
+        else:
+            newly_stall = active & finite & ~newly_conv & ((tau - last_improve) >= stall_window)
+        for mask, name in ((newly_conv, "converged"), (newly_bad, "nonfinite"), (newly_stall, "stalled")):
+            if mask.any():
+                idx = mask.nonzero().flatten()
+                status[idx.cpu().numpy()] = name
+                stop_step[idx] = tau
+        stopping = newly_conv | newly_bad | newly_stall
+        if tau in rec_index or stopping.any():
+            now = {"loss": f, "error": (x - x_bar).norm(dim=1), "dist": net.param_distance(s, State(h0, V0))}
+            if reference is not None:
+                now["dist_ref"] = net.param_distance(s, reference)
+        if tau in rec_index:
+            i = rec_index[tau]
+            for key in out:
+                out[key][i] = now[key]
+            # stopped runs repeat the values they had when they stopped
+            if "loss" in last:
+                for key in out:
+                    out[key][i] = torch.where(active, out[key][i], last[key])
+        if stopping.any():
+            for key in out:
+                prev = last.get(key, torch.full_like(f, math.nan))
+                last[key] = torch.where(stopping, now[key], prev)
+        active = active & ~stopping
+        if tau == steps or not active.any():
+            break
+        # gradient step on the active runs only
+        r = problem.A.A_adjoint(loss.grad(v, y))
+        gh, gV = gradients(s.h, s.V, r, act, layers)
+        step = torch.where(active, gamma, torch.zeros_like(gamma))
+        if train_h:
+            s.h = s.h - (step * un2)[:, None] * gh
+        if train_V:
+            s.V = s.V - step[:, None, None] * gV
+        bar.update(1)
+    bar.close()
+
+    # iterations recorded after every run stopped repeat the stopped values
+    last_tau = tau
+    for t, i in rec_index.items():
+        if t > last_tau:
+            for key in out:
+                out[key][i] = last[key]
+    return Trajectory(rec, out["loss"], out["error"], out["dist"], list(status), stop_step, s,
+                      gamma, layers, steps, out.get("dist_ref"))

@@ -1,0 +1,310 @@
+"""Linear forward operators :math:`A: R^n \\to R^m` of model (1), batched over runs.
+
+Every operator exposes, like deepinv's ``LinearPhysics``, ``A(x)`` and
+``A_adjoint(y)`` on batches of shape (R, n) and (R, m), and the spectral
+quantities the theorems need:
+
+* :attr:`LinearOperator.sigma_min`: :math:`\\sigma_A`, the smallest *non-zero*
+  singular value (Section II-A), shape (R_op,);
+* :attr:`LinearOperator.norm`: :math:`\\|A\\|`, the largest singular value;
+* :attr:`LinearOperator.lambda_min`: :math:`\\inf_{z \\ne 0}\\|Az\\|/\\|z\\|`
+  over all of :math:`R^n`, i.e. :math:`\\sigma_A` if A is injective and 0
+  otherwise (the cone quantity of (8) when :math:`T_{\\Sigma'} = R^n`).
+
+``R_op`` is 1 for an operator shared by every run, or R for one per run.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_positive, check_shape
+from .network import make_generator
+
+__all__ = ["LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting",
+           "gaussian_operator", "well_conditioned_operator", "blur_matrix_1d", "BOUNDARIES"]
+
+
+class LinearOperator:
+    """Base class. Subclasses set ``n``, ``m`` and implement ``A``, ``A_adjoint``
+    and ``_singular_values`` (all non-zero singular values, shape (R_op, r))."""
+
+    n: int
+    m: int
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _singular_values(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def singular_values(self) -> torch.Tensor:
+        """Non-zero singular values in decreasing order, shape (R_op, rank) (cached)."""
+        if getattr(self, "_sv", None) is None:
+            self._sv = self._singular_values()
+        return self._sv
+
+    @property
+    def sigma_min(self) -> torch.Tensor:
+        """:math:`\\sigma_A`: smallest non-zero singular value, shape (R_op,)."""
+        return self.singular_values()[:, -1]
+
+    @property
+    def norm(self) -> torch.Tensor:
+        """:math:`\\|A\\|`: spectral norm, shape (R_op,)."""
+        return self.singular_values()[:, 0]
+
+    @property
+    def rank(self) -> int:
+        return self.singular_values().shape[1]
+
+    @property
+    def injective(self) -> bool:
+        return self.rank == self.n
+
+    @property
+    def lambda_min(self) -> torch.Tensor:
+        """:math:`\\inf_{z\\neq0}\\|Az\\|/\\|z\\|` over :math:`R^n`: :math:`\\sigma_A` if injective, else 0."""
+        return self.sigma_min if self.injective else torch.zeros_like(self.sigma_min)
+
+    @property
+    def condition_number(self) -> torch.Tensor:
+        """:math:`\\kappa(A) = \\|A\\|/\\sigma_A`."""
+        return self.norm / self.sigma_min
+
+    def matrix(self) -> torch.Tensor:
+        """The dense matrix, shape (R_op, m, n), built by applying ``A`` to the identity."""
+        eye = torch.eye(self.n, dtype=self.dtype, device=self.device)
+        return torch.stack([self.A(eye[None, j].expand(self.runs, -1)) for j in range(self.n)], -1)
+
+    def subset(self, idx) -> "LinearOperator":
+        """The operator of runs ``idx``; a shared operator (``runs == 1``) returns itself."""
+        if self.runs == 1:
+            return self
+        return self._subset(idx)
+
+    def _subset(self, idx):
+        raise NotImplementedError(f"{type(self).__name__} with several runs cannot be subset")
+
+    def _check_x(self, x, size, name):
+        if x.shape[-1] != size:
+            raise ValueError(f"{name} must have last dimension {size}, got shape {tuple(x.shape)}")
+
+    def __repr__(self):
+        return f"{type(self).__name__}(m={self.m}, n={self.n}, runs={self.runs})"
+
+
+def _nonzero(s: torch.Tensor, shape) -> torch.Tensor:
+    """Keep the singular values above the usual numerical-rank tolerance."""
+    s, _ = torch.sort(s, dim=-1, descending=True)
+    tol = max(shape) * torch.finfo(s.dtype).eps * s[:, :1]
+    rank = int((s > tol).sum(-1).min())
+    if rank == 0:
+        raise ValueError("the operator is zero: it has no non-zero singular value")
+    return s[:, :rank]
+
+
+class MatrixOperator(LinearOperator):
+    """A dense matrix operator, shape (R_op, m, n) or (m, n).
+
+    ``singular_values`` may be passed when known exactly (e.g. by construction).
+    """
+
+    def __init__(self, M: torch.Tensor, singular_values: torch.Tensor | None = None):
+        if M.ndim == 2:
+            M = M[None]
+        check_finite("A", check_shape("A", M, (None, None, None)))
+        self.M = M
+        self.runs, self.m, self.n = M.shape
+        self.dtype, self.device = M.dtype, M.device
+        self._sv = None if singular_values is None else torch.as_tensor(
+            singular_values, dtype=M.dtype, device=M.device).reshape(self.runs, -1)
+
+    def A(self, x):
+        self._check_x(x, self.n, "x")
+        return torch.einsum("rmn,rn->rm", self.M, x)
+
+    def A_adjoint(self, y):
+        self._check_x(y, self.m, "y")
+        return torch.einsum("rmn,rm->rn", self.M, y)
+
+    def _singular_values(self):
+        return _nonzero(torch.linalg.svdvals(self.M), (self.m, self.n))
+
+    def matrix(self):
+        return self.M
+
+    def _subset(self, idx):
+        return MatrixOperator(self.M[idx], None if self._sv is None else self._sv[idx])
+
+
+def gaussian_operator(m: int, n: int, runs: int = 1, seed: int = 0, dtype=DEFAULT_DTYPE,
+                      device="cpu") -> MatrixOperator:
+    """A with iid N(0, 1) entries (Section IV, Fig 1 and 2), one per run; not normalised."""
+    m, n, runs = check_int("m", m), check_int("n", n), check_int("runs", runs)
+    g = make_generator(seed, device)
+    return MatrixOperator(torch.randn(runs, m, n, dtype=dtype, device=device, generator=g))
+
+
+def _random_orthogonal(runs, n, g, dtype, device):
+    Z = torch.randn(runs, n, n, dtype=dtype, device=device, generator=g)
+    Q, R = torch.linalg.qr(Z)
+    # fix signs so that Q is Haar-distributed
+    return Q * torch.sign(torch.diagonal(R, dim1=1, dim2=2))[:, None, :]
+
+
+def well_conditioned_operator(n: int, runs: int = 1, smin: float = 1.0, smax: float = 2.0,
+                              seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu") -> MatrixOperator:
+    """The paper's well-conditioned operator of Fig 3b and 4:
+    :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, n))\\,V^T`
+    with U, V Haar-random orthogonal; :math:`\\sigma_A = s_{\\min}`, :math:`\\|A\\| = s_{\\max}`.
+    """
+    n, runs = check_int("n", n), check_int("runs", runs)
+    check_positive("smin", smin)
+    if not smax >= smin:
+        raise ValueError(f"smax must be >= smin={smin}, got {smax}")
+    g = make_generator(seed, device)
+    U = _random_orthogonal(runs, n, g, dtype, device)
+    Vt = _random_orthogonal(runs, n, g, dtype, device).transpose(1, 2)
+    s = torch.linspace(smin, smax, n, dtype=dtype, device=device)
+    M = (U * s[None, None, :]) @ Vt
+    return MatrixOperator(M, singular_values=s.flip(0).expand(runs, n).clone())
+
+
+BOUNDARIES = ("zero", "reflect", "circular")
+
+
+def blur_matrix_1d(size: int, sigma: float = 1.0, radius: int | None = None,
+                   boundary: str = "reflect", dtype=DEFAULT_DTYPE, device="cpu") -> torch.Tensor:
+    """The ``size``×``size`` matrix of a 1-D Gaussian blur.
+
+    The kernel is :math:`w_j \\propto e^{-j^2/(2\\sigma^2)}`, :math:`|j| \\le` ``radius``,
+    normalised to sum 1; ``radius`` defaults to :math:`\\lceil 3\\sigma\\rceil`.
+    ``boundary``: ``"zero"`` (pixels outside are 0), ``"reflect"`` (half-sample
+    symmetric, ``d c b a | a b c d``), or ``"circular"`` (periodic).
+    """
+    size = check_int("size", size)
+    check_positive("sigma", sigma)
+    check_choice("boundary", boundary, BOUNDARIES)
+    radius = math.ceil(3 * sigma) if radius is None else check_int("radius", radius, low=0)
+    j = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    w = torch.exp(-j ** 2 / (2 * sigma ** 2))
+    w = w / w.sum()
+    B = torch.zeros(size, size, dtype=dtype, device=device)
+    for i in range(size):
+        for jj, wj in zip(range(-radius, radius + 1), w):
+            c = i + jj
+            if boundary == "circular":
+                c %= size
+            elif boundary == "reflect":
+                period = 2 * size
+                c %= period
+                if c >= size:
+                    c = period - 1 - c
+            elif not 0 <= c < size:
+                continue
+            B[i, c] += wj
+    return B
+
+
+class GaussianBlur(LinearOperator):
+    """2-D Gaussian blur of an image of ``shape`` = (H, W), flattened row-major (n = m = H W).
+
+    The kernel is separable, so :math:`A = B_H \\otimes B_W` with 1-D blur
+    matrices from :func:`blur_matrix_1d`, applied as :math:`X \\mapsto B_H X B_W^T`.
+    Its singular values are the products :math:`\\sigma_i(B_H)\\sigma_j(B_W)`, so
+    :math:`\\sigma_A` and :math:`\\|A\\|` are exact and cheap even for 64×64 images.
+    The kernel size (``2 radius + 1``) and the boundary change :math:`\\sigma_A`
+    by orders of magnitude: print :attr:`sigma_min` for the choice you make.
+    """
+
+    def __init__(self, shape=(64, 64), sigma: float = 1.0, radius: int | None = None,
+                 boundary: str = "reflect", dtype=DEFAULT_DTYPE, device="cpu"):
+        H, W = (check_int("shape[0]", shape[0]), check_int("shape[1]", shape[1]))
+        self.shape, self.sigma, self.boundary = (H, W), sigma, boundary
+        self.radius = math.ceil(3 * sigma) if radius is None else radius
+        self.BH = blur_matrix_1d(H, sigma, self.radius, boundary, dtype, device)
+        self.BW = self.BH if W == H else blur_matrix_1d(W, sigma, self.radius, boundary, dtype, device)
+        self.n = self.m = H * W
+        self.runs, self.dtype, self.device = 1, dtype, device
+
+    @property
+    def kernel_size(self) -> int:
+        return 2 * self.radius + 1
+
+    def A(self, x):
+        self._check_x(x, self.n, "x")
+        X = x.reshape(-1, *self.shape)
+        return (self.BH @ X @ self.BW.T).reshape(x.shape)
+
+    def A_adjoint(self, y):
+        self._check_x(y, self.m, "y")
+        Y = y.reshape(-1, *self.shape)
+        return (self.BH.T @ Y @ self.BW).reshape(y.shape)
+
+    def _singular_values(self):
+        s = torch.outer(torch.linalg.svdvals(self.BH), torch.linalg.svdvals(self.BW)).flatten()
+        return _nonzero(s[None], (self.m, self.n))
+
+    def __repr__(self):
+        return (f"GaussianBlur(shape={self.shape}, sigma={self.sigma}, "
+                f"kernel={self.kernel_size}x{self.kernel_size}, boundary={self.boundary!r})")
+
+
+class Identity(LinearOperator):
+    """:math:`A = I_n` (denoising)."""
+
+    def __init__(self, n: int, dtype=DEFAULT_DTYPE, device="cpu"):
+        self.n = self.m = check_int("n", n)
+        self.runs, self.dtype, self.device = 1, dtype, device
+
+    def A(self, x):
+        self._check_x(x, self.n, "x")
+        return x
+
+    A_adjoint = A
+
+    def _singular_values(self):
+        return torch.ones(1, self.n, dtype=self.dtype, device=self.device)
+
+
+class Inpainting(LinearOperator):
+    """Random inpainting: keep ``m`` of the ``n`` entries (a row selection of :math:`I_n`).
+
+    All non-zero singular values equal 1 (:math:`\\sigma_A = \\|A\\| = 1`); A is
+    injective only if ``m == n``. One random mask per run.
+    """
+
+    def __init__(self, n: int, m: int, runs: int = 1, seed: int = 0, dtype=DEFAULT_DTYPE,
+                 device="cpu"):
+        self.n = check_int("n", n)
+        self.m = check_int("m", m, low=1, high=self.n)
+        self.runs = check_int("runs", runs)
+        self.dtype, self.device = dtype, device
+        g = make_generator(seed, device)
+        self.index = torch.stack([torch.randperm(self.n, generator=g, device=device)[: self.m].sort().values
+                                  for _ in range(self.runs)])
+
+    def A(self, x):
+        self._check_x(x, self.n, "x")
+        return torch.gather(x, -1, self.index.expand(x.shape[0], -1))
+
+    def A_adjoint(self, y):
+        self._check_x(y, self.m, "y")
+        out = torch.zeros(*y.shape[:-1], self.n, dtype=y.dtype, device=y.device)
+        return out.scatter(-1, self.index.expand(y.shape[0], -1), y)
+
+    def _singular_values(self):
+        return torch.ones(self.runs, self.m, dtype=self.dtype, device=self.device)
+
+    def _subset(self, idx):
+        new = object.__new__(Inpainting)
+        new.__dict__.update(self.__dict__)
+        new.index = self.index[idx]
+        new.runs = new.index.shape[0]
+        new._sv = None
+        return new

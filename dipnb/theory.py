@@ -1,0 +1,348 @@
+"""The quantities of Theorem III.1 and Corollary III.2, computed for a given problem.
+
+Everything is batched over runs (shape (R,)). The paper is short and leaves some
+constants implicit; what this module uses, and why, is stated in each docstring:
+
+* :math:`\\sigma_{\\min}(J_g(0))` is the smallest singular value of the Jacobian
+  as a map onto :math:`R^n` (square root of the smallest eigenvalue of the
+  n×n Gram matrix), see :func:`dipnb.network.sigma_min_jacobian`.
+* :math:`\\mathrm{Lip}_{B(\\theta_0,R)}(J_g)` is bounded in closed form
+  (:func:`jacobian_lipschitz`), which turns the implicit definition of ``R`` in
+  (5) into an explicit formula (:func:`radius_R`).
+* ``L``, the Lipschitz constant of :math:`\\nabla_\\theta\\mathcal L_y(Ag(u,\\cdot))`,
+  is either given, estimated by eq. (10) with its unnamed constant exposed
+  (:func:`L_eq10`), or measured as the largest Hessian eigenvalue (in absolute
+  value) at θ0 or along a trajectory (:func:`hessian_norm`, :func:`estimate_L`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ._checks import check_int, check_layers, check_positive
+from .descent import Problem, gradient_descent
+from .losses import Desingularizer, Loss, get_loss
+from .network import State, TwoLayerDIP, forward
+
+__all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "L_eq10", "hessian_norm",
+           "estimate_L", "TheoremIII1", "theorem_quantities", "corollary_width",
+           "corollary_probability"]
+
+
+def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
+    """:math:`\\max_j \\|v_j\\|` over the columns of V, shape (R,)."""
+    return V.norm(dim=1).max(dim=1).values
+
+
+def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torch.Tensor:
+    """An upper bound on :math:`\\mathrm{Lip}_{B(\\theta_0, \\rho)}(J_g)`, shape (R,).
+
+    With :math:`M = \\max_j \\|v_{0,j}\\|` (column norms of :math:`V_0`,
+    :math:`\\le D\\sqrt n` by A-8) and B the constant of A-3:
+
+    * ``"W"`` (V fixed): :math:`J_g(W)\\Delta = V\\mathrm{diag}(\\phi'(Wu))\\Delta u/\\sqrt k`,
+      so :math:`\\|J_g(W) - J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
+      a global constant, ``radius`` is ignored;
+    * ``"V"``: :math:`J_g` does not depend on V: 0;
+    * ``"both"``: on the ball of radius :math:`\\rho`,
+      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + \\rho)\\big)`.
+    """
+    check_layers(layers)
+    act = net.activation
+    act.require_A3("the Lipschitz constant of the Jacobian")
+    B, k = act.B, net.k
+    un = net.u_norm2.sqrt()
+    M = _col_norm_max(net.V0)
+    if layers == "W":
+        return B * M * un ** 2 / math.sqrt(k)
+    if layers == "V":
+        return torch.zeros_like(M)
+    if radius is None:
+        raise ValueError("layers='both' needs the radius of the ball (the Lipschitz bound grows with it)")
+    return B * un / math.sqrt(k) * (2 + un * (M + radius))
+
+
+def radius_R(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
+    """The radius ``R`` of (5): :math:`R = \\sigma_{\\min}(J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(J_g))`.
+
+    With the bounds of :func:`jacobian_lipschitz`: ``"W"`` gives
+    :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`; ``"V"`` gives :math:`R = +\\infty`
+    (the model is linear in V); ``"both"`` gives the positive root of
+    :math:`aR^2 + bR - \\sigma_0 = 0`, :math:`a = 2B\\|u\\|^2/\\sqrt k`,
+    :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`.
+    """
+    check_layers(layers)
+    s0 = net.sigma_min_jacobian(layers=layers) if sigma0 is None else sigma0
+    if layers == "V":
+        return torch.full_like(s0, math.inf)
+    if layers == "W":
+        return s0 / (2 * jacobian_lipschitz(net, "W"))
+    B, k = net.activation.B, net.k
+    un = net.u_norm2.sqrt()
+    M = _col_norm_max(net.V0)
+    a = 2 * B * un ** 2 / math.sqrt(k)
+    b = 2 * B * un * (2 + un * M) / math.sqrt(k)
+    return (-b + torch.sqrt(b ** 2 + 4 * a * s0)) / (2 * a)
+
+
+def _check_gamma_L(gamma, L):
+    check_positive("gamma", gamma)
+    check_positive("L", L)
+    gl = torch.as_tensor(gamma, dtype=torch.float64) * torch.as_tensor(L, dtype=torch.float64)
+    if (gl >= 2).any():
+        raise ValueError(f"nu1 and nu2 are defined for gamma*L < 2 (the theorem asks gamma*L <= 1); "
+                         f"got gamma*L = {gl.max().item():g}")
+
+
+def nu1(gamma, L):
+    """:math:`\\nu_1 = (1+\\gamma L)/(1-\\gamma L/2)`, in ]1, 4] for :math:`\\gamma \\in ]0, 1/L]`."""
+    _check_gamma_L(gamma, L)
+    return (1 + gamma * L) / (1 - gamma * L / 2)
+
+
+def nu2(gamma, L):
+    """:math:`\\nu_2 = (1+\\gamma L)^2/(\\gamma - \\gamma^2 L/2)`; minimal, equal to 6L, at γ = 1/(2L)."""
+    _check_gamma_L(gamma, L)
+    return (1 + gamma * L) ** 2 / (gamma - gamma ** 2 * L / 2)
+
+
+def L_eq10(A_norm, residual_norm, n: int, k: int, const: float = 1.0):
+    """The estimate (10): :math:`L \\lesssim \\|A\\|^2 n/k + \\|A\\|\\,\\|y - y_0\\|\\sqrt{n/k}`.
+
+    ``const`` is the unnamed constant of :math:`\\lesssim` (it depends on B, D and
+    :math:`\\sup|\\phi|`). The book compares this against :func:`hessian_norm`.
+    """
+    return const * (A_norm ** 2 * n / k + A_norm * residual_norm * math.sqrt(n / k))
+
+
+def hessian_norm(net: TwoLayerDIP, problem: Problem, state: State | None = None, layers: str = "W",
+                 loss: Loss | str = "mse", iters: int = 100, seed: int = 0) -> torch.Tensor:
+    """Largest absolute eigenvalue of the Hessian of :math:`\\theta \\mapsto \\mathcal L_y(Ag(u,\\theta))`
+    at ``state`` (default θ0), by power iteration with autograd Hessian-vector products; shape (R,).
+
+    The loss depends on W only through :math:`h = Wu`; writing
+    :math:`h = h_\\tau + \\|u\\| a` the Hessian in (a, V) has the same non-zero
+    spectrum as the Hessian in θ = (V, W), at the cost of a (k + nk)-vector.
+    """
+    check_layers(layers)
+    iters = check_int("iters", iters)
+    loss = get_loss(loss)
+    s = net.initial_state() if state is None else state
+    un = net.u_norm2.sqrt()[:, None]
+    y = problem.y
+    act = net.activation
+
+    a = torch.zeros_like(s.h, requires_grad=layers in ("W", "both"))
+    V = s.V.detach().clone().requires_grad_(layers in ("V", "both"))
+    params = [p for p in (a, V) if p.requires_grad]
+
+    def total(a, V):
+        return loss.value(problem.A.A(forward(s.h.detach() + un * a, V, act)), y).sum()
+
+    grads = torch.autograd.grad(total(a, V), params, create_graph=True)
+    g = torch.Generator(device=s.h.device).manual_seed(seed)
+    vecs = [torch.randn(p.shape, dtype=p.dtype, device=p.device, generator=g) for p in params]
+
+    def per_run_norm(vs):
+        return torch.sqrt(sum((v.reshape(v.shape[0], -1) ** 2).sum(1) for v in vs))
+
+    lam = torch.zeros(s.h.shape[0], dtype=s.h.dtype, device=s.h.device)
+    for _ in range(iters):
+        nrm = per_run_norm(vecs)
+        vecs = [v / nrm.reshape(-1, *([1] * (v.ndim - 1))) for v in vecs]
+        dot = sum((gi * vi).sum() for gi, vi in zip(grads, vecs))
+        Hv = torch.autograd.grad(dot, params, retain_graph=True)
+        lam = per_run_norm(Hv)
+        vecs = [h.detach() for h in Hv]
+    return lam.detach()
+
+
+def estimate_L(net: TwoLayerDIP, problem: Problem, gamma, steps: int, layers: str = "W",
+               loss: Loss | str = "mse", points: int = 8, iters: int = 50) -> torch.Tensor:
+    """Largest Hessian norm seen along gradient descent: a numerical estimate of ``L``.
+
+    Runs (2) for ``steps`` steps and evaluates :func:`hessian_norm` at θ0 and at
+    ``points`` iterations spaced logarithmically; returns the maximum, shape (R,).
+    This is a *lower* bound of the true Lipschitz constant on a ball that
+    contains the iterates, but the one that governs stability in practice.
+    """
+    import numpy as np
+
+    steps = check_int("steps", steps, low=0)
+    marks = np.unique(np.round(np.geomspace(1, max(steps, 1), points)).astype(int)) if steps else []
+    state, done = net.initial_state(), 0
+    best = hessian_norm(net, problem, state, layers, loss, iters)
+    for t in marks:
+        traj = gradient_descent(net, problem, gamma, int(t) - done, layers, loss, tol=0.0,
+                                record=[0], state=state, stall_window=None, progress=False)
+        state, done = traj.final, int(t)
+        best = torch.maximum(best, hessian_norm(net, problem, state, layers, loss, iters))
+    return best
+
+
+@dataclass
+class TheoremIII1:
+    """Every constant of Theorem III.1 for a batch of runs (each field has shape (R,)).
+
+    Attributes
+    ----------
+    sigma_A, A_norm, lambda_min : :math:`\\sigma_A`, :math:`\\|A\\|` and
+        :math:`\\lambda_{\\min}(A; R^n)` (used for :math:`\\lambda_{\\min}(A;T_{\\Sigma'})`
+        in (8): equal when :math:`T_{\\Sigma'} = R^n`; 0 if A is not injective).
+    sigma0 : :math:`\\sigma_{\\min}(J_g(0))`.
+    lip_J, R, R_prime : the Lipschitz bound of :math:`J_g` on :math:`B(\\theta_0, R)`, and R, R' of (5).
+    L, gamma, nu1, nu2 : step-size quantities (ν's are NaN where γL >= 2).
+    loss0, noise_norm : :math:`\\mathcal L_y(y_0)` and :math:`\\|\\varepsilon\\|`.
+    psi : the Desingularizer of the loss on :math:`[\\mathcal L_y < \\mathcal L_y(y_0) + \\eta]` (A-2).
+    condition_4 : :math:`\\sigma_0 > 0` and :math:`R' < R`.
+    step_ok : :math:`\\gamma \\le 1/L`.
+    """
+
+    sigma_A: torch.Tensor
+    A_norm: torch.Tensor
+    lambda_min: torch.Tensor
+    sigma0: torch.Tensor
+    lip_J: torch.Tensor
+    R: torch.Tensor
+    R_prime: torch.Tensor
+    L: torch.Tensor
+    gamma: torch.Tensor
+    nu1: torch.Tensor
+    nu2: torch.Tensor
+    loss0: torch.Tensor
+    noise_norm: torch.Tensor
+    psi: Desingularizer
+    layers: str
+
+    @property
+    def condition_4(self) -> torch.Tensor:
+        return (self.sigma0 > 0) & (self.R_prime < self.R)
+
+    @property
+    def step_ok(self) -> torch.Tensor:
+        return self.gamma * self.L <= 1
+
+    @property
+    def applies(self) -> torch.Tensor:
+        """Both hypotheses of Theorem III.1: condition (4) and :math:`\\gamma \\le 1/L`."""
+        return self.condition_4 & self.step_ok
+
+    def _tau(self, tau):
+        return torch.as_tensor(tau, dtype=self.sigma0.dtype, device=self.sigma0.device).reshape(-1, 1)
+
+    def xi(self, tau) -> torch.Tensor:
+        """:math:`\\xi_\\tau = \\frac{\\sigma_A^2\\sigma_0^2}{4\\nu_2}\\tau + \\Psi(\\mathcal L_y(y_0))`, shape (T, R)."""
+        return self.sigma_A ** 2 * self.sigma0 ** 2 / (4 * self.nu2) * self._tau(tau) + self.psi.Psi(self.loss0)
+
+    def loss_bound(self, tau) -> torch.Tensor:
+        """Bound (6) on :math:`\\mathcal L_y(y_\\tau)`: :math:`\\Psi^{-1}(\\xi_\\tau)`, shape (T, R)."""
+        return self.psi.Psi_inv(self.xi(tau))
+
+    def param_bound(self, tau) -> torch.Tensor:
+        """Bound (7) on :math:`\\|\\theta_\\tau - \\theta_\\infty\\|`:
+        :math:`2\\nu_1\\psi(\\Psi^{-1}(\\xi_\\tau))/(\\sigma_0\\sigma_A)`, shape (T, R)."""
+        return 2 * self.nu1 * self.psi.psi(self.loss_bound(tau)) / (self.sigma0 * self.sigma_A)
+
+    def error_bound(self, tau, dist=0.0) -> torch.Tensor:
+        """Bound (8) on :math:`\\|x_\\tau - \\bar x\\|`, shape (T, R).
+
+        ``dist`` stands for :math:`\\mathrm{dist}(\\bar x, \\Sigma')`, which is not
+        computable in general: it is 0 when :math:`\\bar x` is generated by the
+        network inside the ball (e.g. noiseless, injective A, convergence); say what
+        you pass otherwise. ``+inf`` where A is not injective (A-5 fails when
+        :math:`T_{\\Sigma'} = R^n`).
+        """
+        lam = self.lambda_min
+        with torch.no_grad():
+            first = self.psi.psi(self.loss_bound(tau)) / lam
+            return first + (1 + self.A_norm / lam) * dist + self.noise_norm / lam
+
+    def table(self) -> dict:
+        """The scalar constants as a dict of Python lists (handy for printing)."""
+        keys = ["sigma_A", "A_norm", "lambda_min", "sigma0", "lip_J", "R", "R_prime", "L", "gamma",
+                "nu1", "nu2", "loss0", "noise_norm"]
+        out = {k: getattr(self, k).tolist() for k in keys}
+        out["condition_4"] = self.condition_4.tolist()
+        out["step_ok"] = self.step_ok.tolist()
+        return out
+
+
+def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = "W",
+                       loss: Loss | str = "mse", L=None, eta: float = 1.0) -> TheoremIII1:
+    """Compute every constant of Theorem III.1 at the initialisation of ``net``.
+
+    Parameters
+    ----------
+    gamma : float or Tensor (R,)
+        Step size.
+    L : None, float or Tensor (R,)
+        Lipschitz constant of the gradient. ``None`` uses :func:`hessian_norm` at
+        θ0, a local value: pass :func:`estimate_L` (the maximum along the
+        trajectory) or a bound when you need the theorem's L.
+    eta : float
+        The η of A-2; only the KL loss's ψ depends on it.
+    """
+    check_layers(layers)
+    loss = get_loss(loss)
+    net.activation.require_A3("Theorem III.1")
+    check_positive("gamma", gamma)
+    check_positive("eta", eta)
+    R_ = net.runs
+    dt, dev = net.V0.dtype, net.V0.device
+    as_runs = lambda t: torch.as_tensor(t, dtype=dt, device=dev).expand(R_).clone()
+
+    y = problem.y
+    y0 = problem.A.A(net.forward())
+    loss0 = loss.value(y0, y)
+    psi = loss.desingularizer(y, loss0 + eta)
+    sigma0 = net.sigma_min_jacobian(layers=layers)
+    R = radius_R(net, layers, sigma0)
+    lip = jacobian_lipschitz(net, layers, R if layers == "both" else None)
+    if L is None:
+        L = hessian_norm(net, problem, None, layers, loss)
+    L, gamma = as_runs(L), as_runs(gamma)
+    check_positive("L", L)
+    gl = gamma * L
+    ok = gl < 2
+    n1 = torch.where(ok, (1 + gl) / (1 - gl / 2), torch.full_like(gl, math.nan))
+    n2 = torch.where(ok, (1 + gl) ** 2 / (gamma - gamma * gl / 2), torch.full_like(gl, math.nan))
+    sA = as_runs(problem.A.sigma_min)
+    R_prime = 2 * n1 * psi.psi(loss0) / (sA * sigma0)
+    return TheoremIII1(
+        sigma_A=sA, A_norm=as_runs(problem.A.norm), lambda_min=as_runs(problem.A.lambda_min),
+        sigma0=sigma0, lip_J=lip, R=R, R_prime=R_prime, L=L, gamma=gamma, nu1=n1, nu2=n2,
+        loss0=loss0, noise_norm=problem.noise.norm(dim=1), psi=psi, layers=layers)
+
+
+def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float = 1.0,
+                    C_prime: float = 1.0) -> torch.Tensor:
+    """The width that Corollary III.2 asks for, shape (R,):
+
+    .. math::
+       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,\\rho^2\\Big)^4,
+       \\qquad \\rho = C\\|A\\|\\sqrt{n\\log d} + \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
+
+    The paper leaves C and C' unnamed ("depend only on the activation and D");
+    they are parameters here, 1 by default. For ½-MSE, :math:`L_{\\mathcal L,0} = 1`
+    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n \\rho^4`.
+    """
+    d = check_int("d", d, low=2)
+    check_positive("C", C)
+    check_positive("C_prime", C_prime)
+    loss = get_loss(loss)
+    A, n, m = problem.A, problem.A.n, problem.A.m
+    rho = (C * A.norm * math.sqrt(n * math.log(d))
+           + math.sqrt(m) * (problem.y_bar.abs().amax(1) + problem.noise.abs().amax(1)))
+    LL0 = loss.grad_ratio_bound(problem.y, rho)
+    if not torch.isfinite(LL0).all():  # e.g. the KL loss: no finite width is guaranteed
+        return torch.full_like(rho, math.inf)
+    s = LL0 / 2 * rho ** 2
+    psi = loss.desingularizer(problem.y, s)
+    return C_prime * A.sigma_min ** -4 * n * psi.psi(s) ** 4
+
+
+def corollary_probability(n: int, d: int) -> float:
+    """The probability :math:`1 - 2n^{-1} - d^{-1}` with which Corollary III.2 gives (4)."""
+    return 1 - 2 / check_int("n", n) - 1 / check_int("d", d)

@@ -1,0 +1,74 @@
+"""Forward operators: adjointness, spectra, the paper's constructions."""
+import math
+
+import pytest
+import torch
+
+import dipnb
+
+
+def operators():
+    return {
+        "gaussian": dipnb.gaussian_operator(3, 5, runs=2, seed=0),
+        "gaussian_tall": dipnb.gaussian_operator(7, 4, runs=2, seed=1),
+        "well_conditioned": dipnb.well_conditioned_operator(6, runs=2, seed=2),
+        "blur_reflect": dipnb.GaussianBlur((6, 5), sigma=1.0, boundary="reflect"),
+        "blur_zero": dipnb.GaussianBlur((6, 6), sigma=1.0, radius=1, boundary="zero"),
+        "blur_circular": dipnb.GaussianBlur((5, 5), sigma=0.7, boundary="circular"),
+        "identity": dipnb.Identity(4),
+        "inpainting": dipnb.Inpainting(8, 5, runs=2, seed=3),
+    }
+
+
+@pytest.mark.parametrize("name", list(operators()))
+def test_adjoint(name):
+    A = operators()[name]
+    g = torch.Generator().manual_seed(0)
+    R = max(A.runs, 2)
+    x = torch.randn(R, A.n, generator=g)
+    y = torch.randn(R, A.m, generator=g)
+    lhs = (A.A(x) * y).sum(1)
+    rhs = (x * A.A_adjoint(y)).sum(1)
+    assert torch.allclose(lhs, rhs, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(operators()))
+def test_spectrum_matches_dense_svd(name):
+    A = operators()[name]
+    M = A.matrix() if A.runs > 1 or not hasattr(A, "M") else A.M
+    s = torch.linalg.svdvals(M)
+    s = s[:, s[0] > 1e-10 * s[0, 0]]
+    assert torch.allclose(A.norm, s[:, 0], rtol=1e-10)
+    assert torch.allclose(A.sigma_min, s[:, -1], rtol=1e-8)
+    assert A.rank == s.shape[1]
+    assert A.injective == (A.rank == A.n)
+    expect_lam = A.sigma_min if A.injective else torch.zeros_like(A.sigma_min)
+    assert torch.equal(A.lambda_min, expect_lam)
+
+
+def test_well_conditioned_has_the_papers_spectrum():
+    A = dipnb.well_conditioned_operator(10, seed=4)
+    s = torch.linalg.svdvals(A.M[0])
+    assert torch.allclose(s.flip(0), torch.linspace(1, 2, 10), atol=1e-12)
+    assert A.sigma_min.item() == 1.0 and A.norm.item() == 2.0
+
+
+def test_blur_rows_sum_to_one_and_boundary_changes_sigma_min():
+    for b in ("reflect", "circular"):
+        B = dipnb.blur_matrix_1d(16, 1.0, boundary=b)
+        assert torch.allclose(B.sum(1), torch.ones(16), atol=1e-12)
+    Bz = dipnb.blur_matrix_1d(16, 1.0, boundary="zero")
+    assert Bz.sum(1)[0] < 1 - 1e-3 and math.isclose(Bz.sum(1)[8].item(), 1.0)
+    s = {b: dipnb.GaussianBlur((16, 16), 1.0, boundary=b).sigma_min.item() for b in dipnb.BOUNDARIES}
+    assert len({round(math.log10(v), 3) for v in s.values()}) == 3
+
+
+def test_blur_is_separable_kronecker():
+    A = dipnb.GaussianBlur((4, 3), sigma=1.0, boundary="reflect")
+    assert torch.allclose(A.matrix()[0], torch.kron(A.BH, A.BW), atol=1e-14)
+
+
+def test_gaussian_is_seeded_and_per_run():
+    a = dipnb.gaussian_operator(2, 3, runs=2, seed=9)
+    b = dipnb.gaussian_operator(2, 3, runs=2, seed=9)
+    assert torch.equal(a.M, b.M) and not torch.equal(a.M[0], a.M[1])

@@ -23,5 +23,8 @@ from .operators import (BOUNDARIES, GaussianBlur, Identity, Inpainting, LinearOp
                         well_conditioned_operator)
 from .theory import (L_eq10, TheoremIII1, corollary_probability, corollary_width, estimate_L,
                      hessian_norm, jacobian_lipschitz, nu1, nu2, radius_R, theorem_quantities)
+from .experiments import (EXPERIMENTS, PRESETS, current_preset, environment, load_result,
+                          results_dir, run_experiment, save_result, sigma_min_vs_width)
+from .plotting import plot_sigma_min_vs_width, plot_trajectory, setup_style
 
 __version__ = "0.1.0"

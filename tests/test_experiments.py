@@ -1,0 +1,77 @@
+"""Experiments: presets, saved results with metadata, resumable sweeps, the command line."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dipnb
+from dipnb import experiments
+
+
+def test_preset_from_environment(monkeypatch):
+    monkeypatch.delenv("DIPNB_PRESET", raising=False)
+    assert dipnb.current_preset() == "quick"
+    monkeypatch.setenv("DIPNB_PRESET", "paper")
+    assert dipnb.current_preset() == "paper"
+    monkeypatch.setenv("DIPNB_PRESET", "huge")
+    with pytest.raises(ValueError, match=r"unknown DIPNB_PRESET 'huge'.*'quick', 'paper'"):
+        dipnb.current_preset()
+
+
+def test_sigma_min_study_is_seeded_and_limits():
+    a = dipnb.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
+    b = dipnb.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
+    assert np.array_equal(a["sigma"], b["sigma"]) and a["sigma"].shape == (2, 4)
+    act = dipnb.get_activation("sigmoid")
+    assert a["limit"] == act.C_dphi ** 2
+    both = dipnb.sigma_min_vs_width(n=3, ks=[10], runs=2, layers="both")
+    assert both["limit"] == act.C_phi ** 2 + act.C_dphi ** 2
+    # runs split into memory-bounded batches still give one sigma per run
+    c = dipnb.sigma_min_vs_width(n=3, ks=[100], runs=5, seed=1, max_batch=300)
+    assert c["sigma"].shape == (1, 5) and np.all(c["sigma"] > 0)
+
+
+def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
+    calls = []
+
+    def compute(cell):
+        if cell == 3 and not calls.count("resumed"):
+            raise KeyboardInterrupt          # the user pressed Ctrl-C during the 3rd cell
+        calls.append(cell)
+        return {"value": np.array([cell * 10.0])}
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments._run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
+    assert calls == [1, 2] and len(list(tmp_path.glob("demo-cell*.npz"))) == 2
+    calls.append("resumed")
+    res = experiments._run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
+    assert calls == [1, 2, "resumed", 3, 4]            # cells 1 and 2 were not recomputed
+    assert [float(r["value"][0]) for r in res] == [10.0, 20.0, 30.0, 40.0]
+
+
+def test_run_experiment_saves_metadata(tmp_path):
+    path = dipnb.run_experiment("sigma-min", "quick", out=tmp_path, progress=False)
+    arrays, meta = dipnb.load_result("sigma-min-quick", tmp_path)
+    p = experiments.SIGMA_MIN_PRESETS["quick"]
+    assert arrays["sigma_W"].shape == (len(p["ks"]), p["runs"])
+    for key in ("command", "preset", "seed", "parameters", "torch", "numpy", "dipnb", "device",
+                "wall_time_s", "date"):
+        assert key in meta, key
+    assert meta["preset"] == "quick" and meta["parameters"]["ks"] == p["ks"]
+    assert not any((tmp_path / ".partial").iterdir())          # partial cells cleaned up
+    assert dipnb.load_result("nothing-here", tmp_path) is None
+
+
+def test_cli_runs_and_rejects_bad_input(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "dipnb", "run", "sigma-min", "--preset", "quick",
+                         "--out", str(tmp_path), "--no-progress"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    meta = json.loads((tmp_path / "sigma-min-quick.json").read_text())
+    assert meta["command"].endswith("run sigma-min --preset quick --out " + str(tmp_path) + " --no-progress")
+    bad = subprocess.run([sys.executable, "-m", "dipnb", "run", "sigma-min", "--preset", "huge"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'huge'" in bad.stderr
+    lst = subprocess.run([sys.executable, "-m", "dipnb", "list"], capture_output=True, text=True)
+    assert "sigma-min" in lst.stdout

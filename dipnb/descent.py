@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,10 +151,12 @@ class Trajectory:
 
 
 def _progress_default(steps: int) -> bool:
+    """Progress bars by default only in a terminal, for long runs: in notebooks and in
+    the book build a bar is a widget that needs extra scripts and clutters the page."""
     env = os.environ.get("DIPNB_PROGRESS")
     if env is not None:
         return env not in ("0", "", "false", "False")
-    return steps >= 20000
+    return steps >= 20000 and sys.stderr is not None and sys.stderr.isatty()
 
 
 def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, layers: str = "W",
@@ -188,8 +191,8 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
         A run is ``stalled`` when its best loss has not decreased by a relative
         ``stall_rtol`` for ``stall_window`` steps; ``None`` disables the check.
     progress : bool or None
-        tqdm progress bar; ``None``: shown for ``steps >= 20000`` unless the
-        environment sets ``DIPNB_PROGRESS=0``.
+        tqdm progress bar; ``None``: shown for ``steps >= 20000`` in a terminal,
+        or as the environment variable ``DIPNB_PROGRESS`` (0 or 1) says.
     """
     check_layers(layers)
     steps = check_int("steps", steps, low=0)

@@ -1,0 +1,49 @@
+# dipnb: build the book and run the tests from a fresh clone.
+#   make book   -> _build/html/index.html (every chapter executed; any warning or failing cell fails)
+#   make test   -> unit tests + pairing test + nbmake over every book/*.ipynb
+# Both create .venv first (python3 -m venv + pip install -r requirements.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+NB_TIMEOUT     ?= 600
+
+# Matplotlib backends. Unit tests and nbmake run with MPLBACKEND=Agg (headless).
+# The book build must NOT: ipykernel only installs its inline backend when
+# MPLBACKEND is unset, so with Agg every plt.show() in a chapter renders nothing
+# and the pages silently lose their figures. `book` therefore unsets it.
+TEST_ENV := MPLBACKEND=Agg
+BOOK_ENV := env -u MPLBACKEND
+
+.PHONY: venv book test sync clean
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+book: venv
+	$(BOOK_ENV) $(BIN)/jupyter-book build . --all -W --keep-going
+
+# --nbmake collects every book/*.ipynb (it ignores .md); the normal test modules
+# under tests/ are collected as usual. ./_build is under neither path;
+# --ignore=book/_build guards against a stray `jupyter-book build book/`.
+test: venv
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
+
+# Bring .md and .ipynb of each paired chapter back in step (newest file wins).
+sync: venv
+	@set -e; for f in book/*.md; do \
+	  if head -n 30 "$$f" | grep -q '^kernelspec:'; then $(BIN)/jupytext --sync "$$f"; fi; \
+	done
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) -print0 | xargs -0 rm -rf

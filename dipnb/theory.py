@@ -194,6 +194,7 @@ class TheoremIII1:
     sigma0 : :math:`\\sigma_{\\min}(J_g(0))`.
     lip_J, R, R_prime : the Lipschitz bound of :math:`J_g` on :math:`B(\\theta_0, R)`, and R, R' of (5).
     L, gamma, nu1, nu2 : step-size quantities (ν's are NaN where γL >= 2).
+    L_eq10 : the estimate (10) with its unnamed constant set to 1, for comparison with ``L``.
     loss0, noise_norm : :math:`\\mathcal L_y(y_0)` and :math:`\\|\\varepsilon\\|`.
     psi : the Desingularizer of the loss on :math:`[\\mathcal L_y < \\mathcal L_y(y_0) + \\eta]` (A-2).
     condition_4 : :math:`\\sigma_0 > 0` and :math:`R' < R`.
@@ -211,6 +212,7 @@ class TheoremIII1:
     gamma: torch.Tensor
     nu1: torch.Tensor
     nu2: torch.Tensor
+    L_eq10: torch.Tensor
     loss0: torch.Tensor
     noise_norm: torch.Tensor
     psi: Desingularizer
@@ -261,8 +263,8 @@ class TheoremIII1:
 
     def table(self) -> dict:
         """The scalar constants as a dict of Python lists (handy for printing)."""
-        keys = ["sigma_A", "A_norm", "lambda_min", "sigma0", "lip_J", "R", "R_prime", "L", "gamma",
-                "nu1", "nu2", "loss0", "noise_norm"]
+        keys = ["sigma_A", "A_norm", "lambda_min", "sigma0", "lip_J", "R", "R_prime", "L", "L_eq10",
+                "gamma", "nu1", "nu2", "loss0", "noise_norm"]
         out = {k: getattr(self, k).tolist() for k in keys}
         out["condition_4"] = self.condition_4.tolist()
         out["step_ok"] = self.step_ok.tolist()
@@ -313,6 +315,7 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
     return TheoremIII1(
         sigma_A=sA, A_norm=as_runs(problem.A.norm), lambda_min=as_runs(problem.A.lambda_min),
         sigma0=sigma0, lip_J=lip, R=R, R_prime=R_prime, L=L, gamma=gamma, nu1=n1, nu2=n2,
+        L_eq10=L_eq10(as_runs(problem.A.norm), (y0 - y).norm(dim=1), net.n, net.k),
         loss0=loss0, noise_norm=problem.noise.norm(dim=1), psi=psi, layers=layers)
 
 

@@ -91,6 +91,8 @@ def test_condition_4_closed_form_hidden_layer():
     rhs = 4 * th.nu1 * net.activation.B * M * res / (th.sigma_A * th.sigma0 ** 2)
     assert torch.equal(th.condition_4, math.sqrt(net.k) > rhs)
     assert torch.allclose(th.R_prime, 2 * th.nu1 * res / (th.sigma_A * th.sigma0))
+    assert torch.allclose(th.L_eq10, dipnb.L_eq10(th.A_norm, res, net.n, net.k))
+    assert torch.allclose(th.nu1, dipnb.nu1(th.gamma, th.L)) and torch.allclose(th.nu2, dipnb.nu2(th.gamma, th.L))
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.3])

@@ -2,7 +2,7 @@
 what is accepted, so a reader can fix the call without opening the source."""
 from __future__ import annotations
 
-import math
+import operator
 from typing import Iterable
 
 import torch
@@ -12,11 +12,14 @@ LAYERS = ("W", "V", "both")
 
 
 def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not (
-        hasattr(value, "__index__") and not isinstance(value, float)
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    value = int(value)
+    """Accept an integer (Python, NumPy or integer tensor) within ``[low, high]``."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}") from None
     if value < low or (high is not None and value > high):
         rng = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {rng}, got {value}")
@@ -61,7 +64,3 @@ def check_shape(name: str, t: torch.Tensor, shape: tuple) -> torch.Tensor:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
     return t
-
-
-def isclose_int(x: float) -> bool:
-    return math.isfinite(x) and abs(x - round(x)) < 1e-12

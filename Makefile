@@ -14,7 +14,9 @@ NB_TIMEOUT     ?= 600
 # The book build must NOT: ipykernel only installs its inline backend when
 # MPLBACKEND is unset, so with Agg every plt.show() in a chapter renders nothing
 # and the pages silently lose their figures. `book` therefore unsets it.
-TEST_ENV := MPLBACKEND=Agg
+# One torch/OpenMP thread per notebook kernel: nbmake runs two kernels at once on
+# two cores, and oversubscribed torch threads made steps up to 40x slower here.
+TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1
 BOOK_ENV := env -u MPLBACKEND
 
 .PHONY: venv book test sync clean

@@ -217,3 +217,46 @@ def run_experiment(name: str, preset: str = "quick", device: str = "cpu", seed: 
     path = save_result(f"{name}-{preset}", arrays, meta, out)
     shutil.rmtree(cache, ignore_errors=True)     # the sweep is complete: drop its partial cells
     return path
+
+
+# --- chapter 'Corollary III.2: how wide is wide enough' (appended) ----------------------------------
+
+def _condition4_experiment(preset, device, seed, cache, progress):
+    from .corollary import CONDITION4_PRESETS, condition4_sweep, gaussian_problems
+
+    p = CONDITION4_PRESETS[preset]
+    problems = gaussian_problems(p["n"], p["ms"], p["runs"], seed=seed, device=device)
+    res = condition4_sweep(problems, p["ks"], seed=seed, device=device, cache=cache, progress=progress)
+    return {k: v for k, v in res.items() if not isinstance(v, dict)}
+
+
+def _width_scaling_experiment(preset, device, seed, cache, progress):
+    from .corollary import SCALING_PRESETS, width_scaling
+
+    p = SCALING_PRESETS[preset]
+    out = {}
+    for param in ("n", "m", "kappa"):
+        r = width_scaling(param, p[param], p["base"], runs=p["runs"], k_ref=p["k_ref"], seed=seed,
+                          device=device)
+        for key in ("values", "k_half", "bound", "first", "second", "kappa_A", "sigma_A"):
+            out[f"{param}_{key}"] = r[key]
+    return out
+
+
+EXPERIMENTS["condition4"] = Experiment(
+    "condition4", "probability that condition (4) holds at initialisation against the width k, "
+    "n = 5, m in (2, 3, 5), Gaussian A (chapter 'Corollary III.2')", _condition4_experiment,
+    {"quick": None, "paper": None})
+EXPERIMENTS["width-scaling"] = Experiment(
+    "width-scaling", "width needed for (4) and Corollary III.2's bound against n, m and kappa(A) "
+    "(chapter 'Corollary III.2')", _width_scaling_experiment, {"quick": None, "paper": None})
+
+
+def _fill_presets():
+    from .corollary import CONDITION4_PRESETS, SCALING_PRESETS
+
+    EXPERIMENTS["condition4"].presets = CONDITION4_PRESETS
+    EXPERIMENTS["width-scaling"].presets = SCALING_PRESETS
+
+
+_fill_presets()

@@ -19,12 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from ._checks import check_int, check_layers, check_positive
+from ._checks import DEFAULT_DTYPE, check_choice, check_int, check_layers, check_positive
 from .descent import Problem, gradient_descent
 from .losses import Desingularizer, Loss, get_loss
-from .network import State, TwoLayerDIP, forward, jacobian_gram
+from .network import State, TwoLayerDIP, forward, jacobian_gram, make_generator
+from .operators import MatrixOperator, _random_orthogonal, gaussian_operator
 
 __all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "L_eq10", "hessian_norm",
            "estimate_L", "TheoremIII1", "theorem_quantities", "corollary_width",
@@ -170,7 +172,6 @@ def estimate_L(net: TwoLayerDIP, problem: Problem, gamma, steps: int, layers: st
     This is a *lower* bound of the true Lipschitz constant on a ball that
     contains the iterates, but the one that governs stability in practice.
     """
-    import numpy as np
 
     steps = check_int("steps", steps, low=0)
     marks = np.unique(np.round(np.geomspace(1, max(steps, 1), points)).astype(int)) if steps else []
@@ -387,15 +388,12 @@ def injective_operator(m: int, n: int, runs: int = 1, smin: float = 1.0, smax: f
     surjective, for ``m < n`` surjective but not injective; in every case
     :math:`\\sigma_A = s_{\\min}` (smallest non-zero singular value) and :math:`\\|A\\| = s_{\\max}`.
     """
-    from ._checks import DEFAULT_DTYPE
-    from .operators import MatrixOperator, _random_orthogonal
 
     m, n, runs = check_int("m", m), check_int("n", n), check_int("runs", runs)
     check_positive("smin", smin)
     if not smax >= smin:
         raise ValueError(f"smax must be >= smin={smin}, got {smax}")
     dtype = DEFAULT_DTYPE if dtype is None else dtype
-    from .network import make_generator
     g = make_generator(seed, device)
     r = min(m, n)
     U = _random_orthogonal(runs, m, g, dtype, device)[:, :, :r]
@@ -555,8 +553,6 @@ def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), 
     dict with ``ks`` (K,), ``cond4``, ``converged`` (bool, (K, runs)), ``stop_step``,
     ``R``, ``R_prime`` ((K, runs)) and the parameters.
     """
-    from ._checks import check_choice
-    from .operators import gaussian_operator
 
     n, m, runs, steps = (check_int(a, b) for a, b in (("n", n), ("m", m), ("runs", runs), ("steps", steps)))
     check_choice("operator", operator, ("injective", "gaussian"))
@@ -583,7 +579,6 @@ def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), 
         out["R"].append(th.R.cpu())
         out["R_prime"].append(th.R_prime.cpu())
     res = {key: torch.stack(v).numpy() for key, v in out.items()}
-    import numpy as np
     res.update(ks=np.asarray(ks), n=n, m=m, runs=runs, steps=steps, tol=tol, operator=operator,
                gamma_L=gamma_L, noise_std=noise_std)
     return res

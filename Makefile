@@ -19,7 +19,7 @@ NB_TIMEOUT     ?= 600
 TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1
 BOOK_ENV := env -u MPLBACKEND
 
-.PHONY: venv book test sync clean
+.PHONY: venv book test unit chromium sync clean
 
 venv: $(STAMP)
 
@@ -34,11 +34,26 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 book: venv
 	$(BOOK_ENV) $(BIN)/jupyter-book build . --all -W --keep-going
 
+# The whole suite: the book is built first (warnings and failing cells are errors), then
+# unit tests, the pairing test, nbmake over every book/*.ipynb and tests/test_browser.py,
+# which opens the built pages in headless Chromium with the network cut.
 # --nbmake collects every book/*.ipynb (it ignores .md); the normal test modules
 # under tests/ are collected as usual. ./_build is under neither path;
 # --ignore=book/_build guards against a stray `jupyter-book build book/`.
-test: venv
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
+
+test: venv chromium book
+	$(TEST_ENV) $(PYTEST)
+
+# Everything but the browser test, without building the book (faster while editing).
+unit: venv
+	$(TEST_ENV) $(PYTEST) --ignore=tests/test_browser.py
+
+# The browser test drives the Debian chromium (no browser download); install it if missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing Debian's chromium for tests/test_browser.py"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Bring .md and .ipynb of each paired chapter back in step (newest file wins).
 sync: venv

@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
-NB_TIMEOUT     ?= 600
+NB_TIMEOUT     ?= 300
 
 # Matplotlib backends. Unit tests and nbmake run with MPLBACKEND=Agg (headless).
 # The book build must NOT: ipykernel only installs its inline backend when

@@ -222,13 +222,9 @@ class GaussianBlur(LinearOperator):
     by an order of magnitude: print :attr:`sigma_min` for the choice you make.
     For a 64×64 image and σ = 1 (``tests/test_operators.py`` checks these ranges):
 
-    ============  ===========================  ======================
-    kernel        boundary                     :math:`\\sigma_A`
-    ============  ===========================  ======================
-    3×3           reflect / circular / zero    1.5e-5 / 1.5e-5 / 4.4e-5
-    5×5           any                          about 5.4e-4
-    7×7 (default) reflect / circular / zero    2.0e-4 / 2.0e-4 / 2.0e-4
-    ============  ===========================  ======================
+    * 3×3 kernel: 1.5e-5 (reflect), 1.5e-5 (circular), 4.4e-5 (zero);
+    * 5×5 kernel: about 5.4e-4 for every boundary;
+    * 7×7 kernel (the default, radius ⌈3σ⌉): about 2.0e-4 for every boundary.
 
     The paper quotes :math:`\\sigma_{\\min}(A) \\sim 10^{-5}`, which matches a 3×3 kernel;
     :math:`\\|A\\| \\approx 1` in every case (the kernel sums to 1).

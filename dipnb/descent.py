@@ -255,13 +255,14 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
             newly_stall = torch.zeros_like(active)
         else:
             newly_stall = active & finite & ~newly_conv & ((tau - last_improve) >= stall_window)
-        for mask, name in ((newly_conv, "converged"), (newly_bad, "nonfinite"), (newly_stall, "stalled")):
-            if mask.any():
+        stopping = newly_conv | newly_bad | newly_stall
+        any_stop = bool(stopping.any())          # one device sync per step
+        if any_stop:
+            for mask, name in ((newly_conv, "converged"), (newly_bad, "nonfinite"), (newly_stall, "stalled")):
                 idx = mask.nonzero().flatten()
                 status[idx.cpu().numpy()] = name
                 stop_step[idx] = tau
-        stopping = newly_conv | newly_bad | newly_stall
-        if tau in rec_index or stopping.any():
+        if tau in rec_index or any_stop:
             now = {"loss": f, "error": (x - x_bar).norm(dim=1), "dist": net.param_distance(s, State(h0, V0))}
             if reference is not None:
                 now["dist_ref"] = net.param_distance(s, reference)
@@ -273,12 +274,12 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
             if "loss" in last:
                 for key in out:
                     out[key][i] = torch.where(active, out[key][i], last[key])
-        if stopping.any():
+        if any_stop:
             for key in out:
                 prev = last.get(key, torch.full_like(f, math.nan))
                 last[key] = torch.where(stopping, now[key], prev)
         active = active & ~stopping
-        if tau == steps or not active.any():
+        if tau == steps or (any_stop and not active.any()):
             break
         # gradient step on the active runs only
         r = problem.A.A_adjoint(loss.grad(v, y))

@@ -158,21 +158,28 @@ def _random_orthogonal(runs, n, g, dtype, device):
 
 
 def well_conditioned_operator(n: int, runs: int = 1, smin: float = 1.0, smax: float = 2.0,
-                              seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu") -> MatrixOperator:
+                              seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu",
+                              m: int | None = None) -> MatrixOperator:
     """The paper's well-conditioned operator of Fig 3b and 4:
-    :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, n))\\,V^T`
-    with U, V Haar-random orthogonal; :math:`\\sigma_A = s_{\\min}`, :math:`\\|A\\| = s_{\\max}`.
+    :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, r))\\,V^T`,
+    ``r = min(m, n)``, with U (m×r) and V (n×r) Haar-random orthonormal columns;
+    :math:`\\sigma_A = s_{\\min}`, :math:`\\|A\\| = s_{\\max}`.
+
+    ``m`` defaults to ``n`` (the paper's square case). For ``m > n`` the operator is
+    injective but not surjective, for ``m < n`` surjective but not injective.
     """
     n, runs = check_int("n", n), check_int("runs", runs)
+    m = n if m is None else check_int("m", m)
     check_positive("smin", smin)
     if not smax >= smin:
         raise ValueError(f"smax must be >= smin={smin}, got {smax}")
     g = make_generator(seed, device)
-    U = _random_orthogonal(runs, n, g, dtype, device)
-    Vt = _random_orthogonal(runs, n, g, dtype, device).transpose(1, 2)
-    s = torch.linspace(smin, smax, n, dtype=dtype, device=device)
-    M = (U * s[None, None, :]) @ Vt
-    return MatrixOperator(M, singular_values=s.flip(0).expand(runs, n).clone())
+    r = min(m, n)
+    U = _random_orthogonal(runs, m, g, dtype, device)[:, :, :r]
+    V = _random_orthogonal(runs, n, g, dtype, device)[:, :, :r]
+    s = torch.linspace(smin, smax, r, dtype=dtype, device=device)
+    M = (U * s[None, None, :]) @ V.transpose(1, 2)
+    return MatrixOperator(M, singular_values=s.flip(0).expand(runs, r).clone())
 
 
 BOUNDARIES = ("zero", "reflect", "circular")

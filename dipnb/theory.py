@@ -25,8 +25,8 @@ import torch
 from ._checks import DEFAULT_DTYPE, check_choice, check_int, check_layers, check_positive
 from .descent import Problem, gradient_descent
 from .losses import Desingularizer, Loss, get_loss
-from .network import State, TwoLayerDIP, forward, jacobian_gram, make_generator
-from .operators import MatrixOperator, _random_orthogonal, gaussian_operator
+from .network import State, TwoLayerDIP, forward, jacobian_gram
+from .operators import gaussian_operator, well_conditioned_operator
 
 __all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "L_eq10", "hessian_norm",
            "estimate_L", "TheoremIII1", "theorem_quantities", "corollary_width",
@@ -388,20 +388,8 @@ def injective_operator(m: int, n: int, runs: int = 1, smin: float = 1.0, smax: f
     surjective, for ``m < n`` surjective but not injective; in every case
     :math:`\\sigma_A = s_{\\min}` (smallest non-zero singular value) and :math:`\\|A\\| = s_{\\max}`.
     """
-
-    m, n, runs = check_int("m", m), check_int("n", n), check_int("runs", runs)
-    check_positive("smin", smin)
-    if not smax >= smin:
-        raise ValueError(f"smax must be >= smin={smin}, got {smax}")
-    dtype = DEFAULT_DTYPE if dtype is None else dtype
-    g = make_generator(seed, device)
-    r = min(m, n)
-    U = _random_orthogonal(runs, m, g, dtype, device)[:, :, :r]
-    V = _random_orthogonal(runs, n, g, dtype, device)[:, :, :r]
-    s = torch.linspace(smin, smax, r, dtype=dtype, device=device) if r > 1 else \
-        torch.full((1,), float(smin), dtype=dtype, device=device)
-    M = (U * s[None, None, :]) @ V.transpose(1, 2)
-    return MatrixOperator(M, singular_values=s.flip(0).expand(runs, r).clone())
+    return well_conditioned_operator(n, runs, smin, smax, seed,
+                                     DEFAULT_DTYPE if dtype is None else dtype, device, m=m)
 
 
 @dataclass

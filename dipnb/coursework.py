@@ -245,6 +245,8 @@ def instructor_notebook(md: Path | str) -> nbformat.NotebookNode:
             nb.cells.append(nbformat.v4.new_raw_cell(cell.source, metadata=copy.deepcopy(meta)))
     if state.in_solution:
         raise ValueError(f"{md.name}: a solution-start without solution-end")
+    for i, cell in enumerate(nb.cells):   # stable ids: regenerating gives the same files
+        cell.id = f"cell-{i:03d}"
     return nb
 
 

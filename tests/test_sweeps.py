@@ -1,0 +1,184 @@
+"""Tests of dipnb.sweeps (Fig 1, Fig 2, the step-size threshold) and dipnb.plotting_sweeps."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import dipnb
+from dipnb import experiments, sweeps
+from dipnb.sweeps import (FIG1_PRESETS, FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, PAPER, convergence_band,
+                          failure_threshold)
+
+TINY1 = dict(n=3, ms=[1, 2], log10_ks_a=[1.0, 2.0], log10_ks_b=[1.0, 1.5], runs=3, steps=400, gamma=1.0,
+             tol=1e-10, d=16, nu1=2.0)
+TINY2 = dict(ns=[4, 6], m_ratio=0.5, k=100, log10_gammas=[1.0, 4.0], runs=3, steps=1500, tol=1e-10)
+TINYG = dict(n=3, m=2, log10_ks=[1.5, 2.0], log10_gammas=[0.0, 4.0], runs=3, steps=1500, tol=1e-10)
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+def test_failure_threshold_is_first_failure_after_success():
+    g = 10.0 ** np.arange(6)
+    assert failure_threshold(g, [0.0, 0.2, 0.8, 1.0, 0.4, 0.0]) == g[4]
+    # an early failure (too slow) before the first success is not the threshold
+    assert failure_threshold(g, [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]) == math.inf
+    assert math.isnan(failure_threshold(g, [0.0] * 6))
+    assert convergence_band(g, [0.0, 0.6, 1.0, 0.3, 0.0, 0.0]) == (g[1], g[3])
+
+
+def test_failure_threshold_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="same length"):
+        failure_threshold([1.0, 2.0], [0.5])
+
+
+# --- networks and the two halves of Fig 1 -----------------------------------------------------------
+
+def test_draw_networks_are_the_networks_of_condition4_sweep():
+    n, k, runs = 4, 50, 5
+    pb = dipnb.gaussian_problems(n, [2], runs, seed=3)[0]
+    net = sweeps.draw_networks(runs, n, k, seed=3)
+    assert net.d == 1 and torch.allclose(net.u_norm2, torch.ones(runs, dtype=net.u_norm2.dtype))
+    direct = dipnb.condition4_ratio(net, pb)["ratio"].numpy()
+    swept = dipnb.condition4_sweep([pb], [k], seed=3)["ratio"][0, 0]
+    np.testing.assert_allclose(direct, swept, rtol=1e-12)
+    other = sweeps.draw_networks(runs, n, k, seed=4)
+    assert not torch.equal(other.V0, net.V0)
+
+
+def test_fig1_sweep_shapes_and_consistency():
+    r = sweeps.fig1_sweep(**TINY1)
+    P, R = 2, 3
+    assert r["ratio_a"].shape == (P, 2, R) and r["converged"].shape == (P, 2, R)
+    np.testing.assert_array_equal(r["prob_b"], r["converged"].mean(-1))
+    np.testing.assert_array_equal(r["prob_a"], dipnb.condition4_probability(r["ratio_a"], 2.0))
+    # success means reaching the tolerance, and a converged run stopped before the budget
+    assert np.all(r["loss"][r["converged"]] <= TINY1["tol"])
+    assert np.all(r["loss"][~r["converged"]] > TINY1["tol"])
+    assert np.all(r["stop_step"][r["converged"]] < TINY1["steps"])
+    # the bound is Corollary III.2's with C = C' = 1 on the same problems
+    pbs = dipnb.gaussian_problems(3, [1, 2], 3, seed=0)
+    np.testing.assert_allclose(r["bound"][1], dipnb.corollary_width(pbs[1], 16).expand(3).numpy())
+    # at k = 10 (the first width of both grids) 1a and 1b see the same networks
+    np.testing.assert_allclose(r["ratio_b"][:, 0], r["ratio_a"][:, 0], rtol=1e-12)
+
+
+def test_fig1_without_steps_nothing_converges():
+    r = sweeps.fig1_sweep(**dict(TINY1, steps=0))
+    assert not r["converged"].any()
+
+
+# --- Fig 2 and the threshold ----------------------------------------------------------------------
+
+def test_fig2_small_steps_converge_huge_steps_fail():
+    r = sweeps.fig2_sweep(**TINY2)
+    assert list(r["m"]) == [2, 3]
+    assert r["converged"].shape == (2, 2, 3)
+    assert r["frac_conv"][:, 0].min() >= 2 / 3          # gamma = 10: converges for these small problems
+    assert r["frac_conv"][:, 1].max() == 0               # gamma = 10^4: far beyond any threshold
+    np.testing.assert_array_equal(r["threshold"], [1e4, 1e4])
+    # the linearised critical step and (10) follow from ||A|| and the residual at theta_0
+    np.testing.assert_allclose(r["gamma_lin"], 2 / (dipnb.get_activation("sigmoid").C_dphi ** 2 * r["A_norm"] ** 2))
+    assert np.all(r["L0"] > 0) and np.all(r["L_eq10"] > 0)
+
+
+def test_gamma_threshold_problems_do_not_depend_on_k():
+    r = sweeps.gamma_threshold_sweep(**TINYG)
+    np.testing.assert_array_equal(r["A_norm"][0], r["A_norm"][1])     # same A at every width
+    assert not np.array_equal(r["residual0"][0], r["residual0"][1])   # fresh networks per width
+    assert list(r["ks"]) == [32, 100]
+
+
+def test_sweeps_resume_from_cache(tmp_path, monkeypatch):
+    first = sweeps.gamma_threshold_sweep(**TINYG, cache=tmp_path)
+    assert len(list(tmp_path.glob("gamma-threshold-cell*.npz"))) == 2
+
+    def boom(*a, **k):
+        raise AssertionError("a cached cell was recomputed")
+
+    monkeypatch.setattr(sweeps, "sweep", boom)
+    again = sweeps.gamma_threshold_sweep(**TINYG, cache=tmp_path)
+    np.testing.assert_array_equal(first["converged"], again["converged"])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(m_ratio=0.0), "m_ratio"),
+    (dict(log10_gammas=[1.0, 0.5]), "increasing"),
+    (dict(k=3), "k"),
+])
+def test_fig2_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sweeps.fig2_sweep(**dict(TINY2, **kwargs))
+
+
+# --- presets, registration, tables ------------------------------------------------------------------
+
+@pytest.mark.parametrize("presets", [FIG1_PRESETS, FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS])
+def test_paper_presets_keep_the_papers_runs_steps_and_tolerance(presets):
+    assert {"quick", "paper", "paper-cpu"} <= set(presets)
+    for name in ("paper", "paper-cpu"):
+        p = presets[name]
+        assert (p["runs"], p["steps"], p["tol"]) == (PAPER["runs"], PAPER["steps"], PAPER["tol"])
+    assert presets["quick"]["steps"] < PAPER["steps"]
+    assert FIG2_PRESETS["paper"]["k"] == PAPER["fig2_k"]
+    assert FIG1_PRESETS["paper"]["n"] == PAPER["n_fig1"]
+
+
+def test_registered_experiment_saves_a_result_the_table_reads(tmp_path, monkeypatch):
+    monkeypatch.setitem(experiments.EXPERIMENTS, "gamma-threshold", sweeps.SWEEP_EXPERIMENTS["gamma-threshold"])
+    monkeypatch.setitem(GAMMA_THRESHOLD_PRESETS, "quick", TINYG)
+    path = dipnb.run_experiment("gamma-threshold", "quick", out=tmp_path, progress=False)
+    arrays, meta = dipnb.load_result("gamma-threshold-quick", tmp_path)
+    assert path.exists() and meta["parameters"]["runs"] == 3
+    rows = sweeps.gamma_threshold_table(arrays)
+    assert rows[0]["agree?"] == "no"            # 10^4 is not within a factor 2 of 10^1.6
+    assert "10^4.00" in rows[0]["we measure"]
+    md = sweeps.table_markdown(rows)
+    assert md.splitlines()[0] == "| claim | paper says | we measure | agree? |"
+    assert len(md.splitlines()) == len(rows) + 2
+
+
+def _gamma_result(thresholds, ks=(100, 1000, 10000)):
+    K = len(ks)
+    return {"ks": np.array(ks), "threshold": np.array(thresholds, dtype=float), "n": 5, "m": 3,
+            "gammas": 10.0 ** np.arange(0.5, 2.51, 0.1), "L0": np.full((K, 4), 0.7),
+            "L_eq10": np.array([[1.0], [0.3], [0.1]])[:K].repeat(4, 1)}
+
+
+def test_gamma_threshold_table_verdicts():
+    ok = sweeps.gamma_threshold_table(_gamma_result([10 ** 1.6, 10 ** 1.7, 10 ** 1.6]))
+    assert [r["agree?"] for r in ok[:2]] == ["yes", "yes"]
+    assert ok[2]["agree?"].startswith("no")     # L0 flat in k, unlike (10)
+    far = sweeps.gamma_threshold_table(_gamma_result([10 ** 2.0, 10 ** 1.6, 10 ** 1.2]))
+    assert [r["agree?"] for r in far[:2]] == ["no", "no"]
+
+
+def test_fig2_table_verdicts():
+    base = {"ns": np.array([2, 5, 10]), "A_norm": np.array([[2.0], [4.0], [8.0]])}
+    down = sweeps.fig2_table(dict(base, threshold=np.array([64.0, 16.0, 4.0])))   # γ* ∝ 1/||A||²
+    assert [r["agree?"] for r in down] == ["yes", "yes"]
+    up = sweeps.fig2_table(dict(base, threshold=np.array([4.0, 16.0, 64.0])))
+    assert [r["agree?"] for r in up] == ["no", "no"]
+
+
+def test_fig1_table_reads_the_sweep():
+    r = sweeps.fig1_sweep(**dict(TINY1, ms=[2], log10_ks_b=[1.0, 2.0, 3.0]))
+    rows = sweeps.fig1_table(r)
+    claims = [row["claim"] for row in rows]
+    assert any("10^2.5" in c for c in claims) and any("10^6.8" in c for c in claims)
+    b = math.log10(float(np.median(r["bound"][0])))
+    assert f"10^{b:.2f}" in rows[1]["we measure"]
+    assert all(row["agree?"] in ("yes", "no", "n/a") or row["agree?"].startswith("no") for row in rows)
+
+
+def test_plots_return_figures():
+    import matplotlib
+    matplotlib.use("Agg")
+    from dipnb import plotting_sweeps as ps
+
+    f1 = ps.plot_fig1(sweeps.fig1_sweep(**TINY1))
+    f2 = ps.plot_fig2(sweeps.fig2_sweep(**TINY2))
+    f3 = ps.plot_gamma_threshold(sweeps.gamma_threshold_sweep(**TINYG))
+    assert len(f1.axes) == 3 and len(f2.axes) == 2 and len(f3.axes) == 2
+    import matplotlib.pyplot as plt
+    plt.close("all")

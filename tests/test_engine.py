@@ -1,0 +1,108 @@
+"""The sweep engine computes what gradient descent (2) computes, whatever the backend."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import dipnb
+from dipnb.engine import Job, sweep
+
+
+def _jobs(ms=(1, 2, 4), ks=(8, 60, 300), runs=4, v_init="rademacher", n=5, activation="sigmoid"):
+    jobs = []
+    for m in ms:
+        for k in ks:
+            A = dipnb.gaussian_operator(m, n, runs=runs, seed=m)
+            pb = dipnb.Problem.make(A, runs=runs, seed=k + 10 * m)
+            net = dipnb.TwoLayerDIP.init(runs, n, k, seed=7 * k + m, v_init=v_init, activation=activation)
+            jobs.append(Job(net, pb, torch.linspace(0.3, 3.0, runs)))
+    return jobs
+
+
+def _same(a, b):
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.stop_step, y.stop_step)
+        np.testing.assert_array_equal(x.converged, y.converged)
+        np.testing.assert_allclose(x.error, y.error, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(x.loss, y.loss, rtol=1e-5, atol=1e-22)
+
+
+@pytest.fixture(scope="module")
+def grid():
+    jobs = _jobs()
+    return jobs, sweep(jobs, 1500, backend="reference")
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_backends_equal_reference(grid, backend):
+    jobs, ref = grid
+    out = sweep(jobs, 1500, backend=backend, check_every=7)
+    _same(out, ref)
+    # the grid mixes runs that converge with runs that use the whole budget
+    conv = np.concatenate([r.converged for r in ref])
+    assert 0 < conv.sum() < conv.size
+    assert out.run_steps == sum(int(r.stop_step.sum()) for r in ref)
+
+
+def test_uniform_output_layer_takes_the_float64_path():
+    jobs = _jobs(ms=(2,), ks=(40, 200), v_init="uniform")
+    _same(sweep(jobs, 800, backend="numba"), sweep(jobs, 800, backend="reference"))
+
+
+def test_threads_and_chunks_do_not_change_results(grid):
+    jobs, ref = grid
+    one = sweep(jobs, 1500, backend="numba", threads=1)
+    small = sweep(jobs, 1500, backend="numba", max_bytes=1)      # one job per chunk
+    assert small.chunks == len(jobs) and one.chunks == 1
+    _same(one, ref)
+    _same(small, ref)
+    assert 0 < small.peak_bytes < one.peak_bytes
+
+
+def test_divergent_step_sizes_stop_as_nonfinite_or_unconverged():
+    jobs = [Job(j.net, j.problem, 1e6) for j in _jobs(ms=(2,), ks=(50,))]
+    ref = sweep(jobs, 300, backend="reference")
+    for b in ("numba", "torch"):
+        out = sweep(jobs, 300, backend=b)
+        np.testing.assert_array_equal(out[0].stop_step, ref[0].stop_step)
+        assert not out[0].converged.any()
+
+
+def test_sigmoid_kernel_is_accurate_to_a_few_ulp():
+    from dipnb._engine_numba import sigmoid_array
+
+    x = np.concatenate([np.linspace(-700, 700, 200_001), np.linspace(-3, 3, 10_001)])
+    got, ref = sigmoid_array(x), torch.sigmoid(torch.tensor(x)).numpy()
+    ulp = np.abs(got - ref) / np.spacing(np.abs(ref))
+    assert ulp.max() <= 8, ulp.max()
+    special = sigmoid_array(np.array([np.nan, np.inf, -np.inf, 0.0, -800.0]))
+    assert math.isnan(special[0]) and special[1] == 1.0 and special[2] == 0.0 and special[3] == 0.5
+    assert special[4] == 0.0
+
+
+def test_auto_picks_numba_on_cpu_sigmoid_and_torch_otherwise():
+    assert sweep(_jobs(ms=(2,), ks=(20,)), 10).backend == "numba"
+    assert sweep(_jobs(ms=(2,), ks=(20,), activation="tanh"), 10).backend == "torch"
+
+
+def test_tanh_on_the_torch_backend_equals_reference():
+    jobs = _jobs(ms=(2,), ks=(30, 90), activation="tanh")
+    _same(sweep(jobs, 600, backend="torch"), sweep(jobs, 600, backend="reference"))
+
+
+def test_bad_input_is_named():
+    jobs = _jobs(ms=(2,), ks=(20,))
+    with pytest.raises(ValueError, match="backend.*'numba'"):
+        sweep(jobs, 10, backend="cuda-graphs")
+    with pytest.raises(ValueError, match="steps"):
+        sweep(jobs, -1)
+    with pytest.raises(ValueError, match="jobs\\[0\\]"):
+        sweep([(jobs[0].net, jobs[0].problem, 1.0)], 10)
+    with pytest.raises(ValueError, match="sigmoid"):
+        sweep(_jobs(ms=(2,), ks=(20,), activation="tanh"), 10, backend="numba")
+    other = Job(jobs[0].net.subset([0, 1]), jobs[0].problem, 1.0)
+    with pytest.raises(ValueError, match="runs"):
+        sweep([other], 10)
+    with pytest.raises(ValueError, match="gamma"):
+        sweep([Job(jobs[0].net, jobs[0].problem, -1.0)], 10)

@@ -1,6 +1,7 @@
 # dipnb: build the book and run the tests from a fresh clone.
 #   make book   -> _build/html/index.html (every chapter executed; any warning or failing cell fails)
 #   make test   -> unit tests + pairing test + nbmake over every book/*.ipynb
+#   make student -> _build/coursework/{student,instructor}/*.ipynb (exercises without / with solutions)
 # Both create .venv first (python3 -m venv + pip install -r requirements.txt).
 
 PYTHON ?= python3
@@ -19,7 +20,7 @@ NB_TIMEOUT     ?= 300
 TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1
 BOOK_ENV := env -u MPLBACKEND
 
-.PHONY: venv book test unit chromium sync clean
+.PHONY: venv book test unit chromium sync clean student student-check
 
 venv: $(STAMP)
 
@@ -54,6 +55,17 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { echo "installing Debian's chromium for tests/test_browser.py"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Coursework: student notebooks (solutions replaced by NotImplementedError stubs, checks kept)
+# and instructor notebooks (nbgrader source notebooks) for every chapter; see book/instructors.md.
+COURSEWORK ?= _build/coursework
+student: venv
+	$(BIN)/python -m dipnb.coursework --out $(COURSEWORK)
+
+# The same, then execute every student notebook up to its first stub and the instructor's
+# solutions and checks after it (one kernel per chapter: as long as running every chapter).
+student-check: venv
+	$(TEST_ENV) $(BIN)/python -m dipnb.coursework --out $(COURSEWORK) --verify
 
 # Bring .md and .ipynb of each paired chapter back in step (newest file wins).
 sync: venv

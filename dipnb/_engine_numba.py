@@ -14,7 +14,6 @@ from numba import njit, prange
 
 # fast-math without "nnan"/"ninf": NaN and inf must still propagate to the loss
 _FM = {"contract", "arcp", "nsz", "reassoc"}
-_CHUNK = 256
 _E = tuple(math.exp(-float(2 ** b)) for b in range(9, -1, -1))   # e^-512, ..., e^-1
 
 
@@ -82,7 +81,7 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
     m = A.shape[0]
     sqrtk = math.sqrt(k)
     s = np.empty(k)
-    g = np.empty(_CHUNK)
+    g = np.empty(k)
     x = np.zeros(n)
     r = np.empty(n)
     res = np.empty(m)
@@ -111,28 +110,24 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
             for a in range(m):
                 acc += A[a, i] * res[a]
             r[i] = acc
-            x[i] = 0.0
-        # one pass over V and h: update a chunk of h, then add its sigmoid to the next x
-        for j0 in range(0, k, _CHUNK):
-            L = min(_CHUNK, k - j0)
-            for j in range(L):
-                g[j] = 0.0
-            for i in range(n):
-                ri = r[i]
-                for j in range(L):
-                    g[j] += V[i, j0 + j] * ri
-            for j in range(L):
-                sj = s[j0 + j]
-                hj = h[j0 + j] - c * (sj * (1.0 - sj)) * g[j]
-                h[j0 + j] = hj
-                s[j0 + j] = sigmoid(hj)
-            for i in range(n):
-                acc = 0.0
-                for j in range(L):
-                    acc += V[i, j0 + j] * s[j0 + j]
-                x[i] += acc
+        # three vectorised passes: g = V^T r, then h and its sigmoid (kept for phi' = s(1-s)
+        # at the next step), then x = V s / sqrt(k); a run's V, h, s stay in cache across steps
+        for j in range(k):
+            g[j] = 0.0
         for i in range(n):
-            x[i] /= sqrtk
+            ri = r[i]
+            for j in range(k):
+                g[j] += V[i, j] * ri
+        for j in range(k):
+            sj = s[j]
+            hj = h[j] - c * (sj * (1.0 - sj)) * g[j]
+            h[j] = hj
+            s[j] = sigmoid(hj)
+        for i in range(n):
+            acc = 0.0
+            for j in range(k):
+                acc += V[i, j] * s[j]
+            x[i] = acc / sqrtk
         tau += 1
     err = 0.0
     for i in range(n):

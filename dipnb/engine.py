@@ -17,14 +17,14 @@ with ``layers="W"``, ``loss="mse"`` and no stall check, up to float64 round-off
 Backends
 --------
 ``"numba"`` (CPU, sigmoid)
-    One compiled kernel trains every run of the sweep, runs in parallel over the
-    cores, each run until it converges or its budget ends. A step is *one* pass over
-    the run's V and h: each chunk of h is updated and its sigmoid, reused for
-    φ' = φ(1-φ) at the next step, is accumulated into the next x at once. A run's
-    V (stored in one byte per entry when it is ±1, as under A-8's Rademacher law)
-    and h stay in the core's cache for k up to about 10^5, so the sweep runs from
-    cache rather than from memory. The sigmoid is a vectorised polynomial
-    exponential (error below 4 ulp, tested against ``torch.sigmoid``).
+    One compiled kernel trains every run of the sweep, in parallel over the cores,
+    each run to its end (converged or out of budget) before the next one starts, so
+    that the run's V (one byte per entry when it is ±1, as under A-8's Rademacher law),
+    h and φ(h) stay in the core's cache across its steps and the sweep runs from cache
+    rather than from memory. Each step makes three vectorised passes: V^T r, the update
+    of h with its sigmoid (kept to give φ' = φ(1 - φ) at the next step, so one
+    exponential per entry and step), and Vφ(h). The sigmoid is a branch-free
+    polynomial exponential (error below 8 ulp, tested against ``torch.sigmoid``).
 ``"torch"`` (any device, any activation)
     Runs of equal (n, k) are stacked (m is zero-padded, which changes no value),
     converged runs are masked on the device without a host sync, the host checks

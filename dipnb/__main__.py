@@ -1,10 +1,10 @@
-"""Command line: ``python -m dipnb run EXPERIMENT --preset {quick,paper} --device {cpu,cuda} --out results/``."""
+"""Command line: ``python -m dipnb run EXPERIMENT --preset {quick,paper,paper-cpu} --device {cpu,cuda} --out results/``."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .experiments import EXPERIMENTS, PRESETS, run_experiment
+from .experiments import EXPERIMENTS, RUN_PRESETS, run_experiment
 
 
 def main(argv=None) -> int:
@@ -13,7 +13,9 @@ def main(argv=None) -> int:
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run an experiment and save it under --out")
     run.add_argument("experiment", choices=sorted(EXPERIMENTS) + ["all"])
-    run.add_argument("--preset", choices=PRESETS, default="quick")
+    run.add_argument("--preset", choices=RUN_PRESETS, default="quick",
+                     help="quick (minutes on a laptop), paper (the paper's sizes: a GPU) or paper-cpu "
+                          "(the paper's steps on the part of the grid a CPU can do; some experiments)")
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default=None, help="folder of the results (default: results/)")
@@ -21,9 +23,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "list":
         for name, exp in sorted(EXPERIMENTS.items()):
-            print(f"{name:12s} {exp.doc}")
+            print(f"{name:16s} {exp.doc}")
         return 0
     names = sorted(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    if args.experiment == "all":
+        skipped = [n for n in names if args.preset not in EXPERIMENTS[n].presets]
+        if skipped:
+            print(f"no preset {args.preset!r} for {', '.join(skipped)}: skipped")
+        names = [n for n in names if n not in skipped]
     for name in names:
         try:
             path = run_experiment(name, args.preset, args.device, args.seed, args.out,

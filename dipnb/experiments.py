@@ -32,10 +32,13 @@ import torch
 from ._checks import check_choice, check_int, check_layers
 from .network import TwoLayerDIP
 
-__all__ = ["PRESETS", "current_preset", "results_dir", "save_result", "load_result",
+__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "results_dir", "save_result", "load_result",
            "sigma_min_vs_width", "EXPERIMENTS", "run_experiment", "environment"]
 
 PRESETS = ("quick", "paper")
+#: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
+#: the part of a grid that a CPU finishes in minutes (only some experiments define it).
+RUN_PRESETS = PRESETS + ("paper-cpu",)
 
 
 def current_preset() -> str:
@@ -198,7 +201,10 @@ def run_experiment(name: str, preset: str = "quick", device: str = "cpu", seed: 
                    out: Path | str | None = None, progress: bool = True) -> Path:
     """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``)."""
     check_choice("experiment", name, EXPERIMENTS)
-    check_choice("preset", preset, PRESETS)
+    check_choice("preset", preset, RUN_PRESETS)
+    if preset not in EXPERIMENTS[name].presets:
+        raise ValueError(f"experiment {name!r} has no preset {preset!r}; accepted: "
+                         f"{', '.join(repr(p) for p in EXPERIMENTS[name].presets)}")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device; accepted here: 'cpu'")
     out = Path(out) if out is not None else results_dir()
@@ -260,3 +266,16 @@ def _fill_presets():
 
 
 _fill_presets()
+
+
+# --- the experiment chapters (Fig 1 to Fig 4) --------------------------------------------------
+
+def _register_figures():
+    from .imaging import IMAGE_EXPERIMENTS
+    from .sweeps import SWEEP_EXPERIMENTS
+
+    EXPERIMENTS.update(SWEEP_EXPERIMENTS)
+    EXPERIMENTS.update(IMAGE_EXPERIMENTS)
+
+
+_register_figures()

@@ -75,3 +75,17 @@ def test_cli_runs_and_rejects_bad_input(tmp_path):
     assert bad.returncode == 2 and "invalid choice: 'huge'" in bad.stderr
     lst = subprocess.run([sys.executable, "-m", "dipnb", "list"], capture_output=True, text=True)
     assert "sigma-min" in lst.stdout
+
+
+def test_figure_experiments_are_registered_with_their_presets():
+    from dipnb.experiments import EXPERIMENTS, RUN_PRESETS
+    for name in ("fig1", "fig2", "gamma-threshold", "fig3a", "fig3b-fig4"):
+        assert name in EXPERIMENTS
+        assert {"quick", "paper"} <= set(EXPERIMENTS[name].presets) <= set(RUN_PRESETS)
+
+
+def test_a_preset_an_experiment_lacks_is_named(tmp_path):
+    import pytest
+    from dipnb.experiments import run_experiment
+    with pytest.raises(ValueError, match="no preset 'paper-cpu'.*'quick', 'paper'"):
+        run_experiment("sigma-min", "paper-cpu", out=tmp_path)

@@ -340,12 +340,12 @@ def step_size(net: TwoLayerDIP, problem: Problem, gamma_L: float = 1.0, iters: i
 FIG3A_PRESETS = {
     "quick": dict(size=32, k=2500, steps=1500, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
                   gamma_L=1.0, hessian_iters=15, image="hopper"),
-    "paper": dict(size=64, k=10_000, steps=5000, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
+    "paper": dict(size=64, k=10_000, steps=3000, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
                   gamma_L=1.0, hessian_iters=20, image="hopper"),
 }
 
 FIG3B_PRESETS = {
-    "quick": dict(size=32, k=2500, steps=1500, noise_std=50.0, gamma_L=1.0, hessian_iters=15,
+    "quick": dict(size=32, k=2500, steps=800, noise_std=50.0, gamma_L=1.0, hessian_iters=15,
                   tau_dp=1.0, image="hopper"),
     "paper": dict(size=64, k=10_000, steps=3000, noise_std=50.0, gamma_L=1.0, hessian_iters=20,
                   tau_dp=1.0, image="hopper"),

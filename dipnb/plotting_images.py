@@ -1,0 +1,190 @@
+"""Figures of the image chapters (Fig 3a, Fig 3b, Fig 4). Numerics live in :mod:`dipnb.imaging`;
+these functions only draw, take an optional ``axes`` and return the figure."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .imaging import psnr
+
+__all__ = ["plot_image_grid", "plot_fig3a", "plot_fig3a_curves", "plot_noise_amplification",
+           "plot_fig3b", "plot_fig4", "plot_early_stopping"]
+
+
+def _side(v):
+    n = np.asarray(v).size
+    s = int(round(math.sqrt(n)))
+    if s * s != n:
+        raise ValueError(f"an image must have a square number of pixels, got {n}")
+    return s
+
+
+def _img(v):
+    v = np.asarray(v, dtype=np.float64)
+    return v if v.ndim == 2 else v.reshape(_side(v), _side(v))
+
+
+def plot_image_grid(images, titles=None, ncols=None, axes=None, vmin=0.0, vmax=255.0, size=2.3):
+    """Grey images (2-D arrays or flattened squares) side by side, clipped to [vmin, vmax]."""
+    import matplotlib.pyplot as plt
+
+    images = [_img(im) for im in images]
+    ncols = ncols or len(images)
+    nrows = math.ceil(len(images) / ncols)
+    if axes is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.45) * nrows), squeeze=False)
+        axes = axes.ravel()
+    else:
+        axes = np.atleast_1d(axes).ravel()
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(np.clip(images[i], vmin, vmax), cmap="gray", vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8.5)
+    fig = axes[0].figure
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig3a(res: dict):
+    """The paper's Fig 3a: one row per noise level; image space (x̄, x_T) and observation
+    space (y, A x_T), each titled with its PSNR (image space against x̄, observation space
+    against the noiseless observation ȳ = A x̄)."""
+    x_bar, y_bar = res["x_bar"], res["y_bar"]
+    sig = np.asarray(res["noise_stds"])
+    T = int(res["steps"])
+    imgs, titles = [], []
+    for i, s in enumerate(sig):
+        y, x, Ax = res[f"s{i}_y"], res[f"s{i}_x_final"], res[f"s{i}_Ax_final"]
+        imgs += [x_bar, x, y, Ax]
+        titles += ["ground truth x̄", f"x_T, T={T}\nPSNR {psnr(x, x_bar):.1f} dB",
+                   f"observation y (σ={s:g})\nPSNR vs ȳ {psnr(y, y_bar):.1f} dB",
+                   f"A x_T\nPSNR vs ȳ {psnr(Ax, y_bar):.1f} dB"]
+    fig = plot_image_grid(imgs, titles, ncols=4)
+    fig.suptitle("image space (left two) and observation space (right two); one row per noise level",
+                 fontsize=9, y=1.02)
+    return fig
+
+
+def plot_fig3a_curves(res: dict, axes=None):
+    """PSNR of x_τ against τ for each noise level (network: solid; Landweber with the
+    network's effective step: dotted), and the residual ‖Ax_τ − y‖ with the noise level."""
+    from .plotting import _axes
+
+    fig, (a1, a2) = _axes(axes, 2)
+    sig = np.asarray(res["noise_stds"])
+    n = np.asarray(res["x_bar"]).size
+    for i, s in enumerate(sig):
+        tau = np.arange(len(res[f"s{i}_psnr"]))
+        line, = a1.semilogx(tau[1:], res[f"s{i}_psnr"][1:], label=f"network, σ={s:g}")
+        lw = 10 * np.log10(255 ** 2 * n / np.asarray(res[f"s{i}_lw_error"]) ** 2)
+        a1.semilogx(tau[1:], lw[1:], ":", color=line.get_color(), label=f"Landweber, σ={s:g}")
+        a2.loglog(tau[1:], res[f"s{i}_residual"][1:], color=line.get_color(), label=f"σ={s:g}")
+        if s > 0:
+            a2.axhline(math.sqrt(n) * s, color=line.get_color(), ls="--", lw=0.8, label=f"√m σ = {math.sqrt(n) * s:.0f}")
+    a1.axhline(float(psnr(res["y_bar"], res["x_bar"])), color="gray", lw=0.8, ls="--", label="blurred ȳ")
+    a1.set(xlabel="iteration τ", ylabel="PSNR(x_τ, x̄) [dB]", title="reconstruction quality")
+    a2.set(xlabel="iteration τ", ylabel="‖A x_τ − y‖", title="data fit")
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_amplification(res: dict, ax=None, index: int | None = None):
+    """Noise part of the Landweber error (linear model of the network) against τ, up to
+    τ = ∞ (drawn at the right end), with ‖x̄‖ and the network's measured total error."""
+    import matplotlib.pyplot as plt
+
+    sig = np.asarray(res["noise_stds"])
+    i = int(np.argmax(sig)) if index is None else index
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    fig = ax.figure
+    taus = np.asarray(res["taus_linear"], dtype=float)
+    vals = np.asarray(res[f"s{i}_lw_noise"])
+    fin = np.isfinite(taus)
+    ax.loglog(taus[fin], vals[fin], "o-", label="noise part of the Landweber error")
+    t_inf = taus[fin][-1] * 30
+    ax.plot([t_inf], [vals[~fin][0]], "s", color="C3", label="τ = ∞: ‖A⁻¹ε‖")
+    ax.axhline(np.linalg.norm(res["x_bar"]), color="gray", ls="--", lw=0.8, label="‖x̄‖")
+    tau = np.arange(1, len(res[f"s{i}_error"]))
+    ax.loglog(tau, res[f"s{i}_error"][1:], color="C1", label="network: total error ‖x_τ − x̄‖")
+    ax.set(xlabel="iteration τ (Landweber step ω = γ × mean NTK eigenvalue)", ylabel="norm",
+           title=f"noise amplification, σ = {sig[i]:g}, σ_A = {float(res['sigma_A']):.1e}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig3b(res: dict, max_images: int = 8):
+    """The paper's Fig 3b: the observation y, then x_τ at increasing τ, with PSNR; the last
+    panel is the ground truth."""
+    steps, snaps = np.asarray(res["snap_steps"]), np.asarray(res["snapshots"])
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(max_images, len(steps))).round().astype(int))
+    x_bar = res["x_bar"]
+    imgs = [res["y"]] + [snaps[j] for j in keep] + [x_bar]
+    titles = ["observation y"] + [f"τ = {int(steps[j])}\n{psnr(snaps[j], x_bar):.1f} dB" for j in keep] + ["x̄"]
+    ncols = min(len(imgs), 6)
+    fig = plot_image_grid(imgs, titles, ncols=ncols, vmin=0, vmax=255, size=1.9)
+    return fig
+
+
+def plot_fig4(res: dict, ax=None, landweber: bool = True):
+    """The paper's Fig 4: ‖x_τ − x̄‖ against τ with bound (8) dashed, the oracle best τ and
+    the discrepancy-principle τ marked, and (optionally) the Landweber model dotted."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = ax.figure
+    err = np.asarray(res["error"])
+    tau = np.arange(len(err))
+    ax.semilogx(tau[1:], err[1:], label="‖x_τ − x̄‖ (network)")
+    if landweber and "lw_error" in res:
+        ax.semilogx(tau[1:], np.asarray(res["lw_error"])[1:], ":", color="C2", label="Landweber, same ω")
+    if "bound8" in res:
+        ax.semilogx(tau[1:], np.asarray(res["bound8"])[1:], "--", color="k", lw=1,
+                    label="bound (8) (condition (4) fails)")
+    tb = int(np.argmin(err))
+    ax.plot([tb], [err[tb]], "v", color="C1", ms=8, label=f"oracle best τ = {tb}")
+    dp = int(res["dp_step"])
+    if dp >= 0:
+        ax.plot([dp], [err[dp]], "o", color="C3", ms=7, label=f"discrepancy principle τ = {dp}")
+    ax.axhline(float(res["ls_error"]), color="gray", lw=0.8, ls="-.", label="‖A⁻¹y − x̄‖")
+    ax.set(xlabel="iteration τ", ylabel="error", title="Fig 4: reconstruction error")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_early_stopping(res: dict, tau_dps=(0.9, 1.0, 1.1, 1.2), axes=None):
+    """Left: the residual ‖Ax_τ − y‖ with the discrepancy thresholds τ_dp √m σ. Right: PSNR
+    along the run, with the oracle best τ and the τ chosen by each threshold."""
+    from .imaging import discrepancy_stop
+    from .plotting import _axes
+
+    fig, (a1, a2) = _axes(axes, 2)
+    r, ps = np.asarray(res["residual"]), np.asarray(res["psnr"])
+    tau = np.arange(len(r))
+    m = np.asarray(res["x_bar"]).size
+    s = float(res["noise_std"])
+    a1.loglog(tau[1:], r[1:], color="C0")
+    a2.semilogx(tau[1:], ps[1:], color="C0")
+    tb = int(np.argmax(ps))
+    a2.plot([tb], [ps[tb]], "v", color="C1", ms=8, label=f"oracle τ = {tb}")
+    for j, t in enumerate(tau_dps):
+        c = f"C{j + 2}"
+        a1.axhline(t * math.sqrt(m) * s, color=c, ls="--", lw=0.8, label=f"τ_dp = {t:g}")
+        st = discrepancy_stop(r, s, m, t)
+        if st >= 0:
+            a2.plot([st], [ps[st]], "o", color=c, label=f"τ_dp = {t:g}: τ = {st}")
+    a1.set(xlabel="iteration τ", ylabel="‖A x_τ − y‖", title="residual and thresholds")
+    a2.set(xlabel="iteration τ", ylabel="PSNR(x_τ, x̄) [dB]", title="where each rule stops")
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -32,7 +32,7 @@ import torch
 from ._checks import check_choice, check_int, check_layers
 from .network import TwoLayerDIP
 
-__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "results_dir", "save_result", "load_result",
+__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "results_table", "markdown_table", "results_dir", "save_result", "load_result",
            "sigma_min_vs_width", "EXPERIMENTS", "run_experiment", "environment"]
 
 PRESETS = ("quick", "paper")
@@ -279,3 +279,45 @@ def _register_figures():
 
 
 _register_figures()
+
+
+def results_table(out: Path | str | None = None) -> list[dict]:
+    """One row per saved result in ``out`` (default ``results/``): what ran, where, how long.
+
+    Each row has ``experiment``, ``preset``, ``device``, ``wall_time_s``, ``date``,
+    ``command``, ``torch`` and ``file``, read from the ``.json`` twin of each result.
+    """
+    out = Path(out) if out is not None else results_dir()
+    rows = []
+    for js in sorted(out.glob("*.json")):
+        if not (js.with_suffix(".npz")).exists():
+            continue
+        meta = json.loads(js.read_text())
+        if "experiment" not in meta:
+            continue
+        rows.append({"experiment": meta["experiment"], "preset": meta.get("preset"),
+                     "device": meta.get("device"), "wall_time_s": meta.get("wall_time_s"),
+                     "date": meta.get("date"), "command": meta.get("command"),
+                     "torch": meta.get("torch"), "file": js.with_suffix(".npz").name})
+    return rows
+
+
+def markdown_table(rows, columns=None) -> str:
+    """Rows (dicts, or sequences with ``columns``) as a Markdown table, for ``IPython.display.Markdown``.
+
+    ``columns`` defaults to the keys of the first row. Cells are written with ``str``;
+    ``|`` and newlines are escaped so that a cell never breaks the table.
+    """
+    rows = list(rows)
+    if columns is None:
+        if not rows or not isinstance(rows[0], dict):
+            raise ValueError("markdown_table needs `columns` unless rows are non-empty dicts")
+        columns = list(rows[0])
+    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    cells = [[r.get(c, "") for c in columns] if isinstance(r, dict) else list(r) for r in rows]
+    for i, c in enumerate(cells):
+        if len(c) != len(columns):
+            raise ValueError(f"row {i} has {len(c)} cells; accepted: {len(columns)} (the columns)")
+    lines = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(esc(x) for x in c) + " |" for c in cells]
+    return "\n".join(lines)

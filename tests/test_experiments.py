@@ -89,3 +89,24 @@ def test_a_preset_an_experiment_lacks_is_named(tmp_path):
     from dipnb.experiments import run_experiment
     with pytest.raises(ValueError, match="no preset 'paper-cpu'.*'quick', 'paper'"):
         run_experiment("sigma-min", "paper-cpu", out=tmp_path)
+
+
+def test_markdown_table_escapes_and_checks_widths():
+    import pytest
+    from dipnb.experiments import markdown_table
+    md = markdown_table([{"a": "x|y", "b": 1.5}, {"a": "line\nbreak", "b": 2}])
+    lines = md.splitlines()
+    assert lines[0] == "| a | b |" and lines[1] == "|---|---|"
+    assert lines[2] == "| x\\|y | 1.5 |" and lines[3] == "| line break | 2 |"
+    with pytest.raises(ValueError, match="row 0 has 1 cells"):
+        markdown_table([("only",)], ["a", "b"])
+
+
+def test_results_table_reads_what_run_experiment_saved(tmp_path):
+    from dipnb.experiments import results_table, save_result
+    save_result("demo-quick", {"x": [1, 2]}, {"experiment": "demo", "preset": "quick", "device": "cpu (test)",
+                                              "wall_time_s": 1.5, "command": "python -m dipnb run demo"}, tmp_path)
+    (tmp_path / "benchmark-cpu.json").write_text("{}")      # not a result: no .npz twin
+    rows = results_table(tmp_path)
+    assert [(r["experiment"], r["preset"], r["device"], r["file"]) for r in rows] == \
+        [("demo", "quick", "cpu (test)", "demo-quick.npz")]

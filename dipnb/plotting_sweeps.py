@@ -70,9 +70,10 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
         inside = (bound >= lo) & (bound <= hi)
         ax.plot(bound[inside], np.arange(len(ms))[inside], "wD", ms=5, mec="k", label="bound (C = C' = 1)")
         for i in np.flatnonzero(~inside):
-            ax.annotate(f"bound 10^{bound[i]:.1f}", xy=(hi, i), xytext=(hi - 0.15 * (hi - lo), i),
-                        fontsize=6.5, color="w", va="center", ha="right",
-                        arrowprops=dict(arrowstyle="->", color="w", lw=0.8))
+            ax.annotate(f"bound 10^{bound[i]:.1f}", xy=(hi, i), xytext=(hi - 0.12 * (hi - lo), i + 0.22),
+                        fontsize=6.5, color="k", va="center", ha="right",
+                        bbox=dict(boxstyle="round,pad=0.15", fc="w", ec="none", alpha=0.7),
+                        arrowprops=dict(arrowstyle="->", color="k", lw=0.8))
         ax.set_xlim(lo, hi)
         ax.set_xlabel(r"$\log_{10} k$")
     if 2 in ms:
@@ -129,7 +130,8 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** 1.6, axes=Non
     """The unshown step-size experiment from :func:`dipnb.sweeps.gamma_threshold_sweep`.
 
     Left: fraction of runs that converged against γ, one line per width k, and the
-    paper's :math:`10^{1.6}`. Right: against k, the measured failure threshold and the
+    paper's :math:`10^{1.6}`. Right: against k, the measured failure threshold (where half
+    the runs fail, and the onset, where 10% do) and the
     step sizes the theory allows: :math:`1/L_0` and :math:`2/L_0` (measured Hessian norm at
     :math:`\\theta_0`), :math:`1/L` by the estimate (10) with constant 1, and the linearised
     critical step :math:`2/(C_{\\phi'}^2\\|A\\|^2)` (medians over runs)."""
@@ -146,8 +148,13 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** 1.6, axes=Non
     a0.set(xscale="log", xlabel=r"$\gamma$", ylabel="fraction converged", ylim=(-0.05, 1.05),
            title=f"n = {res['n']}, m = {res['m']}, {res['runs']} runs, $\\tau \\leq {res['steps']:g}$")
     a0.legend(fontsize=6.5)
+    from .sweeps import failure_threshold
+
     thr = np.where(np.isfinite(res["threshold"]), res["threshold"], np.nan)
-    a1.plot(ks, thr, "o-", color="C3", label="measured: fails from")
+    a1.plot(ks, thr, "o-", color="C3", label="measured: half the runs fail from")
+    onset = np.array([failure_threshold(g, f, 0.9) for f in res["frac_conv"]])
+    a1.plot(ks, np.where(np.isfinite(onset), onset, np.nan), "s--", color="C3", mfc="none",
+            label="measured: 10% fail from")
     for val, lab, st in ((1 / res["L0"], r"$1/L_0$", "--"), (2 / res["L0"], r"$2/L_0$", "-."),
                          (1 / res["L_eq10"], r"$1/L$ by (10), const. 1", ":"),
                          (res["gamma_lin"], r"$2/(C_{\phi'}^2\|A\|^2)$", "-")):

@@ -230,6 +230,8 @@ def fig1_table(res: dict, level: float = 0.5, tolerance: float = 0.5) -> list[di
     ``level``: the probability at which a width "suffices" (interpolated in log k by
     :func:`dipnb.width_at_probability`); ``tolerance``: the largest difference in
     :math:`\\log_{10} k` counted as agreement (the paper reads its numbers off a heat map).
+    The paper's "convergence occurs when k >= 10^2.5" is read both at ``level`` and at 0.9
+    (nearly all runs); it agrees if either reading is within ``tolerance``.
     A claim that the result cannot test says so ("n/a").
     """
     ms = list(np.asarray(res["ms"]).astype(int))
@@ -243,17 +245,25 @@ def fig1_table(res: dict, level: float = 0.5, tolerance: float = 0.5) -> list[di
     def fmt(x):
         return f"10^{x:.2f}" if np.isfinite(x) else "not reached on the grid"
 
+    def fmt_w(x, ks):
+        if np.isfinite(x) and x <= math.log10(ks[0]) + 1e-12:
+            return f"<= 10^{x:.2f} (already at the smallest k of the grid)"
+        return f"= {fmt(x)}" if np.isfinite(x) else fmt(x)
+
     conv_k, cond_k = {}, {}
     for i, m in enumerate(ms):
         conv_k[m] = lg(width_at_probability(ks_b, res["prob_b"][i], level))
         cond_k[m] = lg(width_at_probability(ks_a, condition4_probability(res["ratio_a"][i], nu1), level))
     if 2 in ms:
+        i = ms.index(2)
         x = conv_k[2]
+        x90 = lg(width_at_probability(ks_b, res["prob_b"][i], 0.9))
+        close = [abs(v - PAPER["fig1_conv_m2_log10k"]) <= tolerance for v in (x, x90) if np.isfinite(v)]
         rows.append({"claim": "m = 2: training converges from k ≈ 10^2.5",
                      "paper says": f"k >= 10^{PAPER['fig1_conv_m2_log10k']}",
-                     "we measure": f"P(converge) >= {level:g} from k = {fmt(x)}",
-                     "agree?": ("n/a" if not np.isfinite(x) else
-                                "yes" if abs(x - PAPER["fig1_conv_m2_log10k"]) <= tolerance else "no")})
+                     "we measure": f"P(converge) >= {level:g} from k {fmt_w(x, ks_b)}; "
+                                   f">= 0.9 from k {fmt_w(x90, ks_b)}",
+                     "agree?": "n/a" if not close else "yes" if any(close) else "no"})
         i = ms.index(2)
         b = lg(float(np.median(res["bound"][i])))
         rows.append({"claim": "m = 2: Corollary III.2's bound requires k ≈ 10^6.8",
@@ -386,7 +396,7 @@ def _lg(x):
 def _fmt_gamma(x):
     if x == math.inf:
         return "none on the grid"
-    return f"10^{_lg(x):.2f}" if np.isfinite(x) else "never converges"
+    return f"10^{_lg(x):.2f}" if np.isfinite(x) else "level never reached"
 
 
 def fig2_table(res: dict) -> list[dict]:
@@ -413,31 +423,41 @@ def fig2_table(res: dict) -> list[dict]:
     return rows
 
 
-def gamma_threshold_table(res: dict, tolerance: float = math.log10(2)) -> list[dict]:
+def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: float = 0.9) -> list[dict]:
     """Rows ``{"claim", "paper says", "we measure", "agree?"}`` for the unshown step-size experiment.
 
-    ``tolerance`` (default :math:`\\log_{10}2`, the factor by which the unstated
-    normalisation of the MSE could shift γ) is the largest difference in
-    :math:`\\log_{10}\\gamma` counted as agreement with :math:`10^{1.6}`; "whatever k"
-    agrees when the thresholds of all widths lie within two grid steps of each other.
+    The failure threshold is read at two levels: where fewer than half the runs converge
+    (``res["threshold"]``), and the *onset*, where fewer than ``onset`` (90%) of them do
+    (:func:`failure_threshold` at that level). ``tolerance`` (default :math:`\\log_{10}2`,
+    the factor by which the unstated normalisation of the MSE could shift γ) is the largest
+    difference in :math:`\\log_{10}\\gamma` counted as agreement with :math:`10^{1.6}`;
+    "whatever k" agrees when the thresholds of all widths lie within two grid steps of
+    each other.
     """
-    ks, thr = np.asarray(res["ks"]), np.asarray(res["threshold"], dtype=float)
-    lt = np.array([_lg(t) for t in thr])
-    fin = np.isfinite(lt)
+    ks = np.asarray(res["ks"])
+    gam = np.asarray(res["gammas"])
+    step = float(np.median(np.diff(np.log10(gam)))) if len(gam) > 1 else 0.0
     p = PAPER["threshold_log10_gamma"]
-    step = float(np.median(np.diff(np.log10(res["gammas"])))) if len(res["gammas"]) > 1 else 0.0
-    rows = [{"claim": f"n = {res['n']}, m = {res['m']}: training fails once γ >= 10^1.6",
-             "paper says": f"10^{p}",
-             "we measure": ", ".join(f"k = {k}: {_fmt_gamma(t)}" for k, t in zip(ks, thr)),
-             "agree?": ("n/a" if not fin.any() else
-                        "yes" if np.all(np.abs(lt[fin] - p) <= tolerance + 1e-9) else "no")}]
-    if fin.sum() >= 2:
-        spread = float(lt[fin].max() - lt[fin].min())
-        rows.append({"claim": "the threshold does not depend on k",
-                     "paper says": "whatever k is chosen",
-                     "we measure": f"spread over k = {ks[fin].min()}..{ks[fin].max()}: {spread:.2f} decades "
-                                   f"(grid step {step:.2f})",
-                     "agree?": "yes" if spread <= 2 * step + 1e-9 else "no"})
+    levels = {"half": np.asarray(res["threshold"], dtype=float),
+              "onset": np.array([failure_threshold(gam, f, onset) for f in res["frac_conv"]])}
+    words = {"half": "fewer than half the runs converge", "onset": f"fewer than {onset:.0%} converge"}
+    rows = []
+    for key, thr in levels.items():
+        lt = np.array([_lg(t) for t in thr])
+        fin = np.isfinite(lt)
+        rows.append({"claim": f"n = {res['n']}, m = {res['m']}: training starts to fail once γ >= 10^1.6 "
+                              f"(read where {words[key]})",
+                     "paper says": f"10^{p}",
+                     "we measure": ", ".join(f"k = {k}: {_fmt_gamma(t)}" for k, t in zip(ks, thr)),
+                     "agree?": ("n/a" if not fin.any() else
+                                "yes" if np.all(np.abs(lt[fin] - p) <= tolerance + 1e-9) else "no")})
+        if fin.sum() >= 2:
+            spread = float(lt[fin].max() - lt[fin].min())
+            rows.append({"claim": f"the threshold does not depend on k ({words[key]})",
+                         "paper says": "whatever k is chosen",
+                         "we measure": f"from 10^{lt[fin][0]:.2f} (k = {ks[fin][0]}) to 10^{lt[fin][-1]:.2f} "
+                                       f"(k = {ks[fin][-1]}): spread {spread:.2f} decades (grid step {step:.2f})",
+                         "agree?": "yes" if spread <= 2 * step + 1e-9 else "no"})
     L0 = np.median(res["L0"], axis=1)
     Le = np.median(res["L_eq10"], axis=1)
     if len(ks) >= 2:
@@ -448,9 +468,11 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2)) -> list[d
                      "we measure": f"slope of log L against log k: (10) {sLe:.2f}, measured Hessian "
                                    f"norm at θ0 {sL0:.2f}",
                      "agree?": "yes" if sL0 <= -0.25 else "no: the measured L does not fall with k"})
+    thr = levels["half"]
+    fin = np.isfinite(thr)
     if fin.any():
         ratio = thr[fin] * L0[fin]
-        rows.append({"claim": "the failure threshold against 2/L (measured)",
+        rows.append({"claim": "the failure threshold against 1/L (measured L0)",
                      "paper says": "γ ∈ ]0, 1/L] (sufficient)",
                      "we measure": "threshold × L0 = " + ", ".join(f"{r:.0f}" for r in ratio),
                      "agree?": "consistent (1/L is sufficient, not necessary)" if np.all(ratio >= 1) else "no"})

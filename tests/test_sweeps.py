@@ -138,19 +138,24 @@ def test_registered_experiment_saves_a_result_the_table_reads(tmp_path, monkeypa
     assert len(md.splitlines()) == len(rows) + 2
 
 
-def _gamma_result(thresholds, ks=(100, 1000, 10000)):
+def _gamma_result(log10_thresholds, ks=(100, 1000, 10000)):
+    """A synthetic result where every run converges below its width's threshold and fails above."""
     K = len(ks)
-    return {"ks": np.array(ks), "threshold": np.array(thresholds, dtype=float), "n": 5, "m": 3,
-            "gammas": 10.0 ** np.arange(0.5, 2.51, 0.1), "L0": np.full((K, 4), 0.7),
+    lg = np.round(np.arange(0.5, 2.51, 0.1), 3)
+    frac = np.array([(lg < t - 1e-9).astype(float) for t in log10_thresholds])
+    return {"ks": np.array(ks), "threshold": 10.0 ** np.array(log10_thresholds), "n": 5, "m": 3,
+            "gammas": 10.0 ** lg, "frac_conv": frac, "L0": np.full((K, 4), 0.7),
             "L_eq10": np.array([[1.0], [0.3], [0.1]])[:K].repeat(4, 1)}
 
 
 def test_gamma_threshold_table_verdicts():
-    ok = sweeps.gamma_threshold_table(_gamma_result([10 ** 1.6, 10 ** 1.7, 10 ** 1.6]))
-    assert [r["agree?"] for r in ok[:2]] == ["yes", "yes"]
-    assert ok[2]["agree?"].startswith("no")     # L0 flat in k, unlike (10)
-    far = sweeps.gamma_threshold_table(_gamma_result([10 ** 2.0, 10 ** 1.6, 10 ** 1.2]))
-    assert [r["agree?"] for r in far[:2]] == ["no", "no"]
+    ok = sweeps.gamma_threshold_table(_gamma_result([1.6, 1.7, 1.6]))
+    verdict = {r["claim"]: r["agree?"] for r in ok}
+    assert sum(v == "yes" for v in verdict.values()) == 4      # both levels: at 10^1.6, independent of k
+    assert [r["agree?"] for r in ok if "estimate (10)" in r["claim"]][0].startswith("no")  # L0 flat in k
+    far = sweeps.gamma_threshold_table(_gamma_result([2.0, 1.6, 1.2]))
+    assert [r["agree?"] for r in far[:4]] == ["no", "no", "no", "no"]
+    assert "10^2.00 (k = 100)" in far[1]["we measure"]
 
 
 def test_fig2_table_verdicts():

@@ -41,7 +41,7 @@ from .theory import L_eq10, corollary_width, hessian_norm
 __all__ = ["FIG1_PRESETS", "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "SWEEP_EXPERIMENTS",
            "PAPER", "draw_networks", "fig1_sweep", "fig2_sweep", "gamma_threshold_sweep",
            "failure_threshold", "convergence_band", "fig1_table", "fig2_table",
-           "gamma_threshold_table", "table_markdown", "best_result", "log10_grid"]
+           "gamma_threshold_table", "table_markdown", "ComparisonTable", "best_result", "log10_grid"]
 
 
 def log10_grid(lo: float, hi: float, step: float) -> list[float]:
@@ -486,6 +486,32 @@ def table_markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(r) + " |" for r in esc]
     return "\n".join(lines)
+
+
+class ComparisonTable:
+    """The rows of a ``*_table`` function, displayed as a table (HTML in the book, Markdown elsewhere)."""
+
+    columns = ("claim", "paper says", "we measure", "agree?")
+
+    def __init__(self, rows: list[dict]):
+        missing = [c for r in rows for c in self.columns if c not in r]
+        if missing:
+            raise ValueError(f"every row needs the columns {list(self.columns)}; missing {sorted(set(missing))}")
+        self.rows = list(rows)
+
+    def _repr_markdown_(self) -> str:
+        return table_markdown(self.rows)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in self.columns) + "</tr>"
+                       for r in self.rows)
+        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def __str__(self) -> str:
+        return table_markdown(self.rows)
 
 
 def best_result(name: str, out=None):

@@ -136,6 +136,10 @@ def test_registered_experiment_saves_a_result_the_table_reads(tmp_path, monkeypa
     md = sweeps.table_markdown(rows)
     assert md.splitlines()[0] == "| claim | paper says | we measure | agree? |"
     assert len(md.splitlines()) == len(rows) + 2
+    html = sweeps.ComparisonTable(rows)._repr_html_()
+    assert html.count("<tr>") == len(rows) + 1
+    with pytest.raises(ValueError, match="agree"):
+        sweeps.ComparisonTable([{"claim": "x", "paper says": "y", "we measure": "z"}])
 
 
 def _gamma_result(log10_thresholds, ks=(100, 1000, 10000)):

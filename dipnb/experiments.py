@@ -32,7 +32,7 @@ import torch
 from ._checks import check_choice, check_int, check_layers
 from .network import TwoLayerDIP
 
-__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "results_table", "markdown_table", "results_dir", "save_result", "load_result",
+__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "results_table", "Table", "results_dir", "save_result", "load_result",
            "sigma_min_vs_width", "EXPERIMENTS", "run_experiment", "environment"]
 
 PRESETS = ("quick", "paper")
@@ -302,22 +302,46 @@ def results_table(out: Path | str | None = None) -> list[dict]:
     return rows
 
 
-def markdown_table(rows, columns=None) -> str:
-    """Rows (dicts, or sequences with ``columns``) as a Markdown table, for ``IPython.display.Markdown``.
+
+class Table:
+    """Rows (dicts, or sequences with ``columns``) shown as a table: HTML in the book and in
+    Jupyter (the book renders Markdown outputs as CommonMark, which has no tables), Markdown
+    with ``str()``.
 
     ``columns`` defaults to the keys of the first row. Cells are written with ``str``;
-    ``|`` and newlines are escaped so that a cell never breaks the table.
+    HTML is escaped, and ``|`` and newlines are escaped in Markdown.
     """
-    rows = list(rows)
-    if columns is None:
-        if not rows or not isinstance(rows[0], dict):
-            raise ValueError("markdown_table needs `columns` unless rows are non-empty dicts")
-        columns = list(rows[0])
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    cells = [[r.get(c, "") for c in columns] if isinstance(r, dict) else list(r) for r in rows]
-    for i, c in enumerate(cells):
-        if len(c) != len(columns):
-            raise ValueError(f"row {i} has {len(c)} cells; accepted: {len(columns)} (the columns)")
-    lines = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(esc(x) for x in c) + " |" for c in cells]
-    return "\n".join(lines)
+
+    def __init__(self, rows, columns=None):
+        rows = list(rows)
+        if columns is None:
+            if not rows or not isinstance(rows[0], dict):
+                raise ValueError("Table needs `columns` unless rows are non-empty dicts")
+            columns = list(rows[0])
+        self.columns = list(columns)
+        missing = sorted({c for r in rows if isinstance(r, dict) for c in self.columns if c not in r})
+        if missing:
+            raise ValueError(f"every row needs the columns {self.columns}; missing {missing}")
+        self.cells = [[r[c] for c in self.columns] if isinstance(r, dict) else list(r) for r in rows]
+        for i, c in enumerate(self.cells):
+            if len(c) != len(self.columns):
+                raise ValueError(f"row {i} has {len(c)} cells; accepted: {len(self.columns)} (the columns)")
+
+    def to_markdown(self) -> str:
+        esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines = ["| " + " | ".join(esc(c) for c in self.columns) + " |", "|" + "---|" * len(self.columns)]
+        lines += ["| " + " | ".join(esc(x) for x in c) + " |" for c in self.cells]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in c) + "</tr>"
+                       for c in self.cells)
+        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    __str__ = to_markdown

@@ -91,16 +91,20 @@ def test_a_preset_an_experiment_lacks_is_named(tmp_path):
         run_experiment("sigma-min", "paper-cpu", out=tmp_path)
 
 
-def test_markdown_table_escapes_and_checks_widths():
-    import pytest
-    from dipnb.experiments import markdown_table
-    md = markdown_table([{"a": "x|y", "b": 1.5}, {"a": "line\nbreak", "b": 2}])
-    lines = md.splitlines()
-    assert lines[0] == "| a | b |" and lines[1] == "|---|---|"
-    assert lines[2] == "| x\\|y | 1.5 |" and lines[3] == "| line break | 2 |"
-    with pytest.raises(ValueError, match="row 0 has 1 cells"):
-        markdown_table([("only",)], ["a", "b"])
 
+def test_table_escapes_and_checks_widths():
+    import pytest
+    from dipnb.experiments import Table
+    t = Table([{"a": "x|y", "b": 1.5}, {"a": "line\nbreak <b>", "b": 2}])
+    lines = str(t).splitlines()
+    assert lines[0] == "| a | b |" and lines[1] == "|---|---|"
+    assert lines[2] == "| x\\|y | 1.5 |" and lines[3] == "| line break <b> | 2 |"
+    html = t._repr_html_()
+    assert html.count("<tr>") == 3 and "&lt;b&gt;" in html and "<th>a</th>" in html
+    with pytest.raises(ValueError, match="row 0 has 1 cells"):
+        Table([("only",)], ["a", "b"])
+    with pytest.raises(ValueError, match="missing \\['b'\\]"):
+        Table([{"a": 1}], ["a", "b"])
 
 def test_results_table_reads_what_run_experiment_saved(tmp_path):
     from dipnb.experiments import results_table, save_result

@@ -49,7 +49,7 @@ from .operators import GaussianBlur, LinearOperator, well_conditioned_operator
 __all__ = ["IMAGE_SOURCES", "load_image", "psnr", "blur_operator", "train_image", "ImageRun",
            "discrepancy_stop", "effective_step", "landweber", "blur_spectrum",
            "landweber_noise_error", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
-           "FIG3B_PRESETS", "fig3a_comparison", "fig3b_comparison", "comparison_markdown", "comparison_html",
+           "FIG3B_PRESETS", "fig3a_comparison", "fig3b_comparison", "comparison_table",
            "IMAGE_EXPERIMENTS"]
 
 #: Real photographs that ship inside an installed dependency (matplotlib's sample data),
@@ -626,19 +626,9 @@ def fig3b_comparison(res: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def comparison_markdown(rows) -> str:
-    """A Markdown table of ``(paper says, we measure, agree?)`` rows (display with IPython's Markdown)."""
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
-    lines = ["| paper says | we measure | agree? |", "|---|---|---|"]
-    lines += [f"| {esc(a)} | {esc(b)} | {esc(c)} |" for a, b, c in rows]
-    return "\n".join(lines)
+def comparison_table(rows):
+    """The ``(paper says, we measure, agree?)`` rows as a :class:`dipnb.experiments.Table`
+    (HTML in the book and in Jupyter, Markdown with ``str``)."""
+    from .experiments import Table
 
-
-def comparison_html(rows) -> str:
-    """The same table as :func:`comparison_markdown` as HTML (display with IPython's HTML:
-    the book renders Markdown outputs as CommonMark, which has no tables)."""
-    import html
-
-    head = "<tr><th>paper says</th><th>we measure</th><th>agree?</th></tr>"
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table class="table">{head}{body}</table>'
+    return Table(rows, ["paper says", "we measure", "agree?"])

@@ -120,8 +120,8 @@ def test_fig3a_tiny_and_comparison_table():
     assert res["sigma_A"] < 1e-2
     rows = im.fig3a_comparison(res)
     assert all(len(r) == 3 for r in rows) and len(rows) >= 3
-    assert im.comparison_markdown(rows).count("\n") == len(rows) + 1
-    assert im.comparison_html(rows).count("<tr>") == len(rows) + 1
+    assert str(im.comparison_table(rows)).count("\n") == len(rows) + 1
+    assert im.comparison_table(rows)._repr_html_().count("<tr>") == len(rows) + 1
 
 
 def test_fig3b_tiny_bound_and_table():

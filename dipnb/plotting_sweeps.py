@@ -162,5 +162,5 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** 1.6, axes=Non
     a1.axhline(paper_threshold, color="C3", lw=0.8, ls=(0, (4, 2)), label=r"paper: $10^{1.6}$")
     a1.set(xscale="log", yscale="log", xlabel="width k", ylabel=r"$\gamma$",
            title="step sizes: measured failure vs theory")
-    a1.legend(fontsize=6.5)
+    a1.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     return fig

@@ -85,8 +85,8 @@ FIG2_PRESETS = {
     "quick": dict(ns=[2, 5, 10, 20], m_ratio=0.5, k=1000, log10_gammas=log10_grid(-1.0, 2.5, 0.5),
                   runs=8, steps=3000, tol=1e-14),
     "paper": dict(ns=[2, 5, 10, 20, 50, 100], m_ratio=0.5, k=10_000,
-                  log10_gammas=log10_grid(-1.0, 2.5, 0.125), runs=50, steps=100_000, tol=1e-14),
-    "paper-cpu": dict(ns=[2, 5, 10, 20], m_ratio=0.5, k=1000, log10_gammas=log10_grid(-1.0, 2.5, 0.25),
+                  log10_gammas=log10_grid(-1.0, 3.0, 0.125), runs=50, steps=100_000, tol=1e-14),
+    "paper-cpu": dict(ns=[2, 5, 10, 20], m_ratio=0.5, k=1000, log10_gammas=log10_grid(-1.0, 3.0, 0.25),
                       runs=50, steps=100_000, tol=1e-14),
 }
 

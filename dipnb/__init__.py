@@ -13,7 +13,10 @@ One module per idea of the paper, re-exported here as a flat API:
 * :mod:`dipnb.stepsize`: gradient flow vs descent, ν1, ν2 and the Lipschitz constant L;
 * :mod:`dipnb.corollary`: how wide the network must be for condition (4) (Corollary III.2);
 * :mod:`dipnb.experiments`: the studies the chapters run, with quick/paper presets;
-* :mod:`dipnb.plotting`: figures (kept apart from the numerics).
+* :mod:`dipnb.plotting`: figures (kept apart from the numerics);
+* :mod:`dipnb.engine`: the sweep engine (many runs of gradient descent at once);
+* :mod:`dipnb.sweeps`, :mod:`dipnb.imaging`: the experiments of Fig 1, 2 and Fig 3, 4,
+  with their figures in :mod:`dipnb.plotting_sweeps` and :mod:`dipnb.plotting_images`.
 """
 from .activations import ACTIVATIONS, Activation, gaussian_moment, get_activation
 from .descent import STATUSES, Problem, Trajectory, gradient_descent, log_steps
@@ -40,5 +43,6 @@ from .corollary import (condition4_probability, condition4_ratio, condition4_swe
 from .experiments import (EXPERIMENTS, PRESETS, current_preset, environment, load_result,
                           results_dir, run_experiment, save_result, sigma_min_vs_width)
 from .plotting import *  # noqa: F401,F403  (every plot_* function and setup_style)
+from . import engine, imaging, sweeps  # noqa: E402,F401  (used as dipnb.engine, dipnb.sweeps, ...)
 
 __version__ = "0.1.0"

@@ -278,8 +278,6 @@ def _register_figures():
     EXPERIMENTS.update(IMAGE_EXPERIMENTS)
 
 
-_register_figures()
-
 
 def results_table(out: Path | str | None = None) -> list[dict]:
     """One row per saved result in ``out`` (default ``results/``): what ran, where, how long.
@@ -345,3 +343,6 @@ class Table:
         return self.to_markdown()
 
     __str__ = to_markdown
+
+
+_register_figures()     # last: dipnb.sweeps and dipnb.imaging import Table, _run_cells from here

@@ -34,7 +34,7 @@ from ._checks import check_int, check_positive
 from .corollary import (_draw_chunk, _network_seed, condition4_probability, condition4_ratio,
                         condition4_sweep, gaussian_problems, width_at_probability)
 from .engine import Job, sweep
-from .experiments import Experiment, _run_cells
+from .experiments import Experiment, Table, _run_cells
 from .network import V_INITS, TwoLayerDIP
 from .theory import L_eq10, corollary_width, hessian_norm
 
@@ -481,37 +481,17 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: fl
 
 def table_markdown(rows: list[dict]) -> str:
     """The rows of a ``*_table`` function as a Markdown table (columns: claim, paper says, we measure, agree?)."""
-    cols = ["claim", "paper says", "we measure", "agree?"]
-    esc = [[str(r[c]).replace("|", "\\|") for c in cols] for r in rows]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(r) + " |" for r in esc]
-    return "\n".join(lines)
+    return str(ComparisonTable(rows))
 
 
-class ComparisonTable:
+class ComparisonTable(Table):
     """The rows of a ``*_table`` function, displayed as a table (HTML in the book, Markdown elsewhere)."""
 
     columns = ("claim", "paper says", "we measure", "agree?")
 
     def __init__(self, rows: list[dict]):
-        missing = [c for r in rows for c in self.columns if c not in r]
-        if missing:
-            raise ValueError(f"every row needs the columns {list(self.columns)}; missing {sorted(set(missing))}")
+        super().__init__(rows, list(type(self).columns))
         self.rows = list(rows)
-
-    def _repr_markdown_(self) -> str:
-        return table_markdown(self.rows)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in self.columns) + "</tr>"
-                       for r in self.rows)
-        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def __str__(self) -> str:
-        return table_markdown(self.rows)
 
 
 def best_result(name: str, out=None):

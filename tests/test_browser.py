@@ -59,9 +59,11 @@ def open_page(browser, page_name: str):
     page.route("https://**", block)
     page.goto((HTML / f"{page_name}.html").as_uri())
     page.wait_for_load_state("load")
-    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                           timeout=30000)
-    page.evaluate("() => MathJax.startup.promise")
+    # Sphinx loads MathJax only on pages with math (the instructors' page has none)
+    if page.evaluate("() => [...document.scripts].some(s => /mathjax/i.test(s.src))"):
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=30000)
+        page.evaluate("() => MathJax.startup.promise")
     page.wait_for_timeout(500)       # widget manager renders after load
     return page, errors, outside
 
@@ -80,7 +82,8 @@ def test_page_renders_offline(browser, page_name):
                 errors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
                         .map(n => n.getAttribute('data-mjx-error') || n.textContent)};
     }""")
-    assert math["total"] > 0, "no math on the page"
+    if Path(page_name).name[:2].isdigit():          # every chapter has math
+        assert math["total"] > 0, "no math on the page"
     assert not math["raw"], f"math left as raw TeX: {math['raw'][:3]}"
     assert not math["errors"], f"MathJax errors: {math['errors'][:3]}"
     text = page.inner_text("main")

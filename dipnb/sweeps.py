@@ -36,6 +36,7 @@ from .corollary import (_draw_chunk, _network_seed, condition4_probability, cond
 from .engine import Job, sweep
 from .experiments import Experiment, Table, _run_cells
 from .network import V_INITS, TwoLayerDIP
+from .stepsize import loglog_slope
 from .theory import L_eq10, corollary_width, hessian_norm
 
 __all__ = ["FIG1_PRESETS", "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "SWEEP_EXPERIMENTS",
@@ -414,8 +415,7 @@ def fig2_table(res: dict) -> list[dict]:
              "agree?": ("n/a" if fin.sum() < 2 else
                         "yes" if np.all(np.diff(lt[fin]) <= 1e-9) and lt[fin][-1] < lt[fin][0] else "no")}]
     if fin.sum() >= 2:
-        x = np.log10(np.median(res["A_norm"], axis=1) ** 2)[fin]
-        slope = float(np.polyfit(x, lt[fin], 1)[0])
+        slope = loglog_slope((np.median(res["A_norm"], axis=1) ** 2)[fin], thr[fin])
         rows.append({"claim": "through ||A||: by (10), γ ∝ 1/||A||² in the wide regime",
                      "paper says": "||A|| <= √n + (1+δ)√m grows with n, so γ must shrink",
                      "we measure": f"slope of log threshold against log ||A||² (median): {slope:.2f}",
@@ -461,8 +461,7 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: fl
     L0 = np.median(res["L0"], axis=1)
     Le = np.median(res["L_eq10"], axis=1)
     if len(ks) >= 2:
-        sL0 = float(np.polyfit(np.log10(ks), np.log10(L0), 1)[0])
-        sLe = float(np.polyfit(np.log10(ks), np.log10(Le), 1)[0])
+        sL0, sLe = loglog_slope(ks, L0), loglog_slope(ks, Le)
         rows.append({"claim": "estimate (10) of L: L ≲ ||A||² n/k + ||A|| ||y − y0|| √(n/k)",
                      "paper says": "L decreases as k grows (larger γ allowed)",
                      "we measure": f"slope of log L against log k: (10) {sLe:.2f}, measured Hessian "

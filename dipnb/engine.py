@@ -288,6 +288,9 @@ def _torch_descend(h, V, A, y, xbar, c, act, steps, tol, check_every):
     loss_out = torch.full((R,), math.nan, dtype=dt, device=dev)
     err_out = torch.full((R,), math.nan, dtype=dt, device=dev)
     stop_out = torch.full((R,), steps, dtype=torch.long, device=dev)
+    # the same records in the stack's row order: updated in place each step, written out
+    # to the *_out tensors (by ids) only when the stack is compacted and at the end
+    loss_r, err_r, stop_r = loss_out.clone(), err_out.clone(), stop_out.clone()
     active = torch.ones(R, dtype=torch.bool, device=dev)
     sigmoid = act.name == "sigmoid"
     s = act.phi(h)
@@ -298,15 +301,17 @@ def _torch_descend(h, V, A, y, xbar, c, act, steps, tol, check_every):
             if n_active == 0:
                 break
             if n_active <= active.numel() // 2:    # compact: drop the finished runs
+                loss_out[ids], err_out[ids], stop_out[ids] = loss_r, err_r, stop_r
                 keep = active.nonzero().flatten()
-                ids, h, V, A, y, xbar, c, s, active = (t[keep] for t in (ids, h, V, A, y, xbar, c, s, active))
+                ids, h, V, A, y, xbar, c, s, active, loss_r, err_r, stop_r = (
+                    t[keep] for t in (ids, h, V, A, y, xbar, c, s, active, loss_r, err_r, stop_r))
         x = torch.einsum("rnk,rk->rn", V, s) / sqrtk
         res = torch.einsum("rmn,rn->rm", A, x) - y
         f = 0.5 * (res * res).sum(1)
         stopping = active & (~torch.isfinite(f) | (f <= tol) | (tau == steps))
-        loss_out[ids] = torch.where(stopping, f, loss_out[ids])
-        err_out[ids] = torch.where(stopping, (x - xbar).norm(dim=1), err_out[ids])
-        stop_out[ids] = torch.where(stopping, torch.full_like(stop_out[ids], tau), stop_out[ids])
+        loss_r = torch.where(stopping, f, loss_r)
+        err_r = torch.where(stopping, (x - xbar).norm(dim=1), err_r)
+        stop_r = stop_r.masked_fill(stopping, tau)
         active = active & ~stopping
         if tau == steps:
             break
@@ -316,6 +321,7 @@ def _torch_descend(h, V, A, y, xbar, c, act, steps, tol, check_every):
         h = h - torch.where(active, c, torch.zeros_like(c))[:, None] * dphi * g
         s = act.phi(h)
         tau += 1
+    loss_out[ids], err_out[ids], stop_out[ids] = loss_r, err_r, stop_r
     return loss_out.cpu().numpy(), stop_out.cpu().numpy(), err_out.cpu().numpy()
 
 

@@ -70,7 +70,7 @@ def test_divergent_step_sizes_stop_as_nonfinite_or_unconverged():
 
 
 def test_sigmoid_kernel_is_accurate_to_a_few_ulp():
-    from dipnb._engine_numba import sigmoid_array
+    from dipnb.engine._numba import sigmoid_array
 
     x = np.concatenate([np.linspace(-700, 700, 200_001), np.linspace(-3, 3, 10_001)])
     got, ref = sigmoid_array(x), torch.sigmoid(torch.tensor(x)).numpy()

@@ -10,7 +10,10 @@ import math
 
 import numba
 import numpy as np
+import torch
 from numba import njit, prange
+
+from ._common import SweepResult, dense, gammas
 
 # fast-math without "nnan"/"ninf": NaN and inf must still propagate to the loss
 _FM = {"contract", "arcp", "nsz", "reassoc"}
@@ -161,3 +164,33 @@ def run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol, 
                  float(tol), order, loss, stop, err)
     finally:
         numba.set_num_threads(old)
+
+
+# --- the backend: flatten a chunk of jobs, run the kernel, split the records back ----------
+
+def run_chunk(jobs, steps, tol, threads):
+    R = sum(job.net.runs for job in jobs)
+    ns = np.concatenate([np.full(job.net.runs, job.net.n) for job in jobs]).astype(np.int64)
+    ks = np.concatenate([np.full(job.net.runs, job.net.k) for job in jobs]).astype(np.int64)
+    ms = np.concatenate([np.full(job.net.runs, job.problem.A.m) for job in jobs]).astype(np.int64)
+    Vs = [job.net.V0.reshape(job.net.runs, -1) for job in jobs]
+    pm1 = all(bool(((V == 1) | (V == -1)).all()) for V in Vs)
+    H = np.concatenate([job.net.h0.double().numpy().ravel() for job in jobs])
+    Vflat = np.concatenate([V.numpy().astype(np.int8 if pm1 else np.float64).ravel() for V in Vs])
+    Aflat = np.concatenate([dense(job).double().numpy().ravel() for job in jobs])
+    Y = np.concatenate([job.problem.y.double().numpy().ravel() for job in jobs])
+    X = np.concatenate([job.problem.x_bar.double().numpy().ravel() for job in jobs])
+    C = np.concatenate([(gammas(job) * job.net.u_norm2).double().numpy() for job in jobs]) / np.sqrt(ks)
+    off = lambda sizes: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # noqa: E731
+    loss, err = np.empty(R), np.empty(R)
+    stop = np.empty(R, dtype=np.int64)
+    nbytes = sum(a.nbytes for a in (H, Vflat, Aflat, Y, X)) + H.nbytes    # + each run's sigmoid cache
+    order = np.argsort(-(ns * ks), kind="stable")          # largest runs first: better load balance
+    run(H, off(ks), Vflat, off(ns * ks), ns, ks, Aflat, off(ms * ns), ms, Y, off(ms), X, off(ns), C,
+          steps, tol, order, loss, stop, err, threads or torch.get_num_threads())
+    results, start = [], 0
+    for job in jobs:
+        sl = slice(start, start + job.net.runs)
+        start += job.net.runs
+        results.append(SweepResult(loss[sl].copy(), stop[sl].copy(), loss[sl] <= tol, err[sl].copy()))
+    return results, nbytes

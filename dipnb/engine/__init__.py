@@ -37,16 +37,15 @@ Backends
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from ._checks import check_choice, check_int, check_positive
-from .descent import Problem, gradient_descent
-from .network import TwoLayerDIP
+from .._checks import check_choice, check_int, check_positive
+from ..descent import Problem
+from ..network import TwoLayerDIP
+from ._common import SweepResult
 
 __all__ = ["Job", "SweepResult", "SweepOutput", "sweep", "BACKENDS"]
 
@@ -63,28 +62,6 @@ class Job:
     net: TwoLayerDIP
     problem: Problem
     gamma: float | torch.Tensor
-
-
-@dataclass
-class SweepResult:
-    """Per run of one :class:`Job`: final loss, stop step, convergence, final error.
-
-    Attributes
-    ----------
-    loss : ndarray (R,)
-        :math:`\\mathcal L_y(y_\\tau)` where the run stopped.
-    stop_step : ndarray (R,) of int
-        First τ with loss <= tol, or with a NaN/inf loss, else ``steps``.
-    converged : ndarray (R,) of bool
-        Loss <= tol (the criterion of Fig 1b and Fig 2).
-    error : ndarray (R,)
-        :math:`\\|x_\\tau - \\bar x\\|` where the run stopped.
-    """
-
-    loss: np.ndarray
-    stop_step: np.ndarray
-    converged: np.ndarray
-    error: np.ndarray
 
 
 class SweepOutput(list):
@@ -172,11 +149,14 @@ def sweep(jobs, steps: int, tol: float = 1e-14, backend: str = "auto", progress:
     from tqdm.auto import tqdm
     for chunk in tqdm(chunks, disable=not progress, desc=f"sweep ({backend})"):
         if backend == "reference":
-            res, nbytes = [_reference(jobs[i], steps, tol) for i in chunk], 0
+            from . import _reference
+            res, nbytes = [_reference.run_job(jobs[i], steps, tol) for i in chunk], 0
         elif backend == "numba":
-            res, nbytes = _numba_chunk([jobs[i] for i in chunk], steps, tol, threads)
+            from . import _numba
+            res, nbytes = _numba.run_chunk([jobs[i] for i in chunk], steps, tol, threads)
         else:
-            res, nbytes = _torch_chunk([jobs[i] for i in chunk], steps, tol, check_every)
+            from . import _torch
+            res, nbytes = _torch.run_chunk([jobs[i] for i in chunk], steps, tol, check_every)
         for i, r in zip(chunk, res):
             out[i] = r
         out.peak_bytes = max(out.peak_bytes, nbytes)
@@ -230,128 +210,3 @@ def _chunks(jobs, max_bytes):
     if cur:
         chunks.append(cur)
     return chunks
-
-
-def _gammas(job) -> torch.Tensor:
-    net = job.net
-    return torch.as_tensor(job.gamma, dtype=net.V0.dtype, device=net.V0.device).expand(net.runs)
-
-
-def _dense(job) -> torch.Tensor:
-    M = job.problem.A.matrix()
-    return M.expand(job.net.runs, -1, -1) if M.shape[0] == 1 else M
-
-
-# --- reference backend -------------------------------------------------------------------
-
-def _reference(job, steps, tol) -> SweepResult:
-    tr = gradient_descent(job.net, job.problem, job.gamma, steps, layers="W", loss="mse", tol=tol,
-                          record=[0, steps], stall_window=None, progress=False)
-    conv = np.array([s == "converged" for s in tr.status])
-    return SweepResult(tr.loss[-1].cpu().numpy(), tr.stop_step.cpu().numpy(), conv,
-                       tr.error[-1].cpu().numpy())
-
-
-# --- torch backend -----------------------------------------------------------------------
-
-def _torch_chunk(jobs, steps, tol, check_every):
-    """Stack the runs of equal (n, k); train each stack with masks and compaction."""
-    groups = {}
-    for j, job in enumerate(jobs):
-        groups.setdefault((job.net.n, job.net.k, job.net.activation.name), []).append(j)
-    results = [None] * len(jobs)
-    peak = 0
-    for idx in groups.values():
-        part = [jobs[j] for j in idx]
-        m_max = max(job.problem.A.m for job in part)
-        dev = part[0].net.V0.device
-        h = torch.cat([job.net.h0 for job in part])
-        V = torch.cat([job.net.V0 for job in part])
-        A = torch.cat([torch.nn.functional.pad(_dense(job), (0, 0, 0, m_max - job.problem.A.m)) for job in part])
-        y = torch.cat([torch.nn.functional.pad(job.problem.y, (0, m_max - job.problem.A.m)) for job in part])
-        xbar = torch.cat([job.problem.x_bar for job in part])
-        c = torch.cat([_gammas(job) * job.net.u_norm2 for job in part]) / math.sqrt(V.shape[-1])
-        peak = max(peak, sum(t.numel() * t.element_size() for t in (h, V, A, y, xbar)))
-        loss, stop, err = _torch_descend(h, V, A, y, xbar, c, part[0].net.activation, steps, tol, check_every)
-        start = 0
-        for j, job in zip(idx, part):
-            sl = slice(start, start + job.net.runs)
-            start += job.net.runs
-            results[j] = SweepResult(loss[sl], stop[sl], loss[sl] <= tol, err[sl])
-    return results, peak
-
-
-def _torch_descend(h, V, A, y, xbar, c, act, steps, tol, check_every):
-    R, dev, dt = h.shape[0], h.device, h.dtype
-    sqrtk = math.sqrt(V.shape[-1])
-    ids = torch.arange(R, device=dev)              # global index of each row still in the stack
-    loss_out = torch.full((R,), math.nan, dtype=dt, device=dev)
-    err_out = torch.full((R,), math.nan, dtype=dt, device=dev)
-    stop_out = torch.full((R,), steps, dtype=torch.long, device=dev)
-    # the same records in the stack's row order: updated in place each step, written out
-    # to the *_out tensors (by ids) only when the stack is compacted and at the end
-    loss_r, err_r, stop_r = loss_out.clone(), err_out.clone(), stop_out.clone()
-    active = torch.ones(R, dtype=torch.bool, device=dev)
-    sigmoid = act.name == "sigmoid"
-    s = act.phi(h)
-    tau = 0
-    while True:
-        if tau > 0 and tau % check_every == 0:      # one host sync per check_every steps
-            n_active = int(active.sum())
-            if n_active == 0:
-                break
-            if n_active <= active.numel() // 2:    # compact: drop the finished runs
-                loss_out[ids], err_out[ids], stop_out[ids] = loss_r, err_r, stop_r
-                keep = active.nonzero().flatten()
-                ids, h, V, A, y, xbar, c, s, active, loss_r, err_r, stop_r = (
-                    t[keep] for t in (ids, h, V, A, y, xbar, c, s, active, loss_r, err_r, stop_r))
-        x = torch.einsum("rnk,rk->rn", V, s) / sqrtk
-        res = torch.einsum("rmn,rn->rm", A, x) - y
-        f = 0.5 * (res * res).sum(1)
-        stopping = active & (~torch.isfinite(f) | (f <= tol) | (tau == steps))
-        loss_r = torch.where(stopping, f, loss_r)
-        err_r = torch.where(stopping, (x - xbar).norm(dim=1), err_r)
-        stop_r = stop_r.masked_fill(stopping, tau)
-        active = active & ~stopping
-        if tau == steps:
-            break
-        r = torch.einsum("rmn,rm->rn", A, res)
-        g = torch.einsum("rnk,rn->rk", V, r)
-        dphi = s * (1 - s) if sigmoid else act.dphi(h)
-        h = h - torch.where(active, c, torch.zeros_like(c))[:, None] * dphi * g
-        s = act.phi(h)
-        tau += 1
-    loss_out[ids], err_out[ids], stop_out[ids] = loss_r, err_r, stop_r
-    return loss_out.cpu().numpy(), stop_out.cpu().numpy(), err_out.cpu().numpy()
-
-
-# --- numba backend -----------------------------------------------------------------------
-
-def _numba_chunk(jobs, steps, tol, threads):
-    from . import _engine_numba as K
-
-    R = sum(job.net.runs for job in jobs)
-    ns = np.concatenate([np.full(job.net.runs, job.net.n) for job in jobs]).astype(np.int64)
-    ks = np.concatenate([np.full(job.net.runs, job.net.k) for job in jobs]).astype(np.int64)
-    ms = np.concatenate([np.full(job.net.runs, job.problem.A.m) for job in jobs]).astype(np.int64)
-    Vs = [job.net.V0.reshape(job.net.runs, -1) for job in jobs]
-    pm1 = all(bool(((V == 1) | (V == -1)).all()) for V in Vs)
-    H = np.concatenate([job.net.h0.double().numpy().ravel() for job in jobs])
-    Vflat = np.concatenate([V.numpy().astype(np.int8 if pm1 else np.float64).ravel() for V in Vs])
-    Aflat = np.concatenate([_dense(job).double().numpy().ravel() for job in jobs])
-    Y = np.concatenate([job.problem.y.double().numpy().ravel() for job in jobs])
-    X = np.concatenate([job.problem.x_bar.double().numpy().ravel() for job in jobs])
-    C = np.concatenate([(_gammas(job) * job.net.u_norm2).double().numpy() for job in jobs]) / np.sqrt(ks)
-    off = lambda sizes: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # noqa: E731
-    loss, err = np.empty(R), np.empty(R)
-    stop = np.empty(R, dtype=np.int64)
-    nbytes = sum(a.nbytes for a in (H, Vflat, Aflat, Y, X)) + H.nbytes    # + each run's sigmoid cache
-    order = np.argsort(-(ns * ks), kind="stable")          # largest runs first: better load balance
-    K.run(H, off(ks), Vflat, off(ns * ks), ns, ks, Aflat, off(ms * ns), ms, Y, off(ms), X, off(ns), C,
-          steps, tol, order, loss, stop, err, threads or torch.get_num_threads())
-    results, start = [], 0
-    for job in jobs:
-        sl = slice(start, start + job.net.runs)
-        start += job.net.runs
-        results.append(SweepResult(loss[sl].copy(), stop[sl].copy(), loss[sl] <= tol, err[sl].copy()))
-    return results, nbytes

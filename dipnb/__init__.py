@@ -2,47 +2,73 @@
 Buskulic, Quéau & Fadili, *Recovery Guarantees of Unsupervised Neural Networks
 for Inverse Problems trained with Gradient Descent* (EUSIPCO 2024).
 
-One module per idea of the paper, re-exported here as a flat API:
+The package has one import direction, each layer importing only from those before it:
 
-* :mod:`dipnb.activations`: φ with its constants B, C_φ, C_φ' (A-3, A-7);
-* :mod:`dipnb.network`: the two-layer network (9), its Jacobian and gradients;
-* :mod:`dipnb.losses`: losses and their KL functions ψ, Ψ, Ψ⁻¹ (Definition II.2);
-* :mod:`dipnb.operators`: forward operators A of model (1);
-* :mod:`dipnb.descent`: gradient descent (2) with statuses and records;
-* :mod:`dipnb.theory`: the constants and bounds of Theorem III.1, Corollary III.2;
-* :mod:`dipnb.stepsize`: gradient flow vs descent, ν1, ν2 and the Lipschitz constant L;
-* :mod:`dipnb.corollary`: how wide the network must be for condition (4) (Corollary III.2);
-* :mod:`dipnb.experiments`: the studies the chapters run, with quick/paper presets;
-* :mod:`dipnb.plotting`: figures (kept apart from the numerics);
-* :mod:`dipnb.engine`: the sweep engine (many runs of gradient descent at once);
-* :mod:`dipnb.sweeps`, :mod:`dipnb.imaging`: the experiments of Fig 1, 2 and Fig 3, 4,
-  with their figures in :mod:`dipnb.plotting_sweeps` and :mod:`dipnb.plotting_images`.
+* :mod:`dipnb.core`: the model of the paper: activations (A-3, A-7), the two-layer
+  network (9), losses and their KL functions (Definition II.2), operators A of (1),
+  problems, gradient descent (2) and the gradient flow;
+* :mod:`dipnb.theory`: Theorem III.1 (every constant, bounds (6)-(8)), Corollary III.2
+  (the width bound, the closed form of (4)), checks of the KL inequality, the Landweber model;
+* :mod:`dipnb.engine`: many runs of gradient descent at once (the sweeps of Fig 1 and 2);
+* :mod:`dipnb.analysis`: reading measurements (slopes, thresholds, widths at a probability);
+* :mod:`dipnb.experiments`: the studies of the chapters, their presets, resumable cells,
+  saved results and every number the paper quotes;
+* :mod:`dipnb.report` (the paper's claims against our numbers) and :mod:`dipnb.plotting`
+  (the figures);
+* :mod:`dipnb.cli` (``python -m dipnb``) and :mod:`dipnb.coursework` (the book's tooling).
+
+The names below (the core and the theory) are the public API; the other layers are reached
+as ``dipnb.experiments``, ``dipnb.plotting``, ... (imported on first use).
 """
-from .activations import ACTIVATIONS, Activation, gaussian_moment, get_activation
-from .descent import STATUSES, Problem, Trajectory, gradient_descent, log_steps
-from .losses import (LOSSES, Desingularizer, HalfMSE, KLCheck, KullbackLeibler, Loss, PowerLoss,
-                     check_kl_inequality, fit_decay, get_loss, kl_ratio, numeric_inverse,
-                     numeric_Psi, sublevel_samples)
-from .network import (V_INITS, State, TwoLayerDIP, forward, gradients, jacobian, jacobian_gram,
-                      make_generator, sigma_min_jacobian)
-from .operators import (BOUNDARIES, GaussianBlur, Identity, Inpainting, LinearOperator,
-                        MatrixOperator, blur_matrix_1d, gaussian_operator,
-                        well_conditioned_operator)
-from .theory import (L_eq10, TheoremIII1, TheoremRun, bound_ratios, condition_vs_convergence,
-                     corollary_probability, corollary_width, dist_to_sigma_prime, estimate_L,
-                     hessian_norm, hessian_norm_in_ball, injective_operator, jacobian_lipschitz,
-                     nu1, nu2, radius_R, sigma_min_nonzero_jacobian, theorem_quantities,
-                     theorem_run)
-from .stepsize import (STEPSIZE_PRESETS, FlowTrajectory, descent_states, flow_descent_gap,
-                       gamma_sweep, gradient_flow, hessian_parts, lipschitz_sweep, loglog_slope,
-                       nu_profile, project_paths)
-from .corollary import (condition4_probability, condition4_ratio, condition4_sweep,
-                        constants_for_width, corollary_terms, critical_width, fit_slope,
-                        gaussian_problems, init_statistics, spectrum_operator,
-                        width_at_probability, width_scaling)
-from .experiments import (EXPERIMENTS, PRESETS, current_preset, environment, load_result,
-                          results_dir, run_experiment, save_result, sigma_min_vs_width)
-from .plotting import *  # noqa: F401,F403  (every plot_* function and setup_style)
-from . import engine, imaging, sweeps  # noqa: E402,F401  (used as dipnb.engine, dipnb.sweeps, ...)
+import importlib
 
-__version__ = "0.1.0"
+from ._random import make_generator
+from ._version import __version__
+from .core.activations import Activation, gaussian_moment, get_activation
+from .core.descent import Trajectory, gradient_descent, train_image
+from .core.flow import flow_descent_gap, gradient_flow
+from .core.losses import Desingularizer, HalfMSE, KullbackLeibler, Loss, PowerLoss, get_loss
+from .core.network import (State, TwoLayerDIP, forward, gradients, jacobian, jacobian_gram,
+                           sigma_min_jacobian)
+from .core.operators import (GaussianBlur, Identity, Inpainting, LinearOperator, MatrixOperator,
+                             blur_operator, gaussian_operator, spectrum_operator, well_conditioned_operator)
+from .core.problems import Problem, gaussian_problems
+from .theory.corollary import (condition4_ratio, constants_for_width, corollary_probability, corollary_terms,
+                               corollary_width, critical_width)
+from .theory.kl import check_kl_inequality, kl_ratio, numeric_inverse, numeric_Psi, sublevel_samples
+from .theory.linear import effective_step, landweber
+from .theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm,
+                             hessian_parts, jacobian_lipschitz, nu1, nu2, nu_profile, radius_R,
+                             sigma_min_nonzero_jacobian, theorem_quantities)
+
+
+__all__ = [
+    # core
+    "Activation", "get_activation", "gaussian_moment", "make_generator",
+    "TwoLayerDIP", "State", "forward", "gradients", "jacobian", "jacobian_gram", "sigma_min_jacobian",
+    "Loss", "HalfMSE", "PowerLoss", "KullbackLeibler", "Desingularizer", "get_loss",
+    "LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting", "gaussian_operator",
+    "well_conditioned_operator", "spectrum_operator", "blur_operator",
+    "Problem", "gaussian_problems", "gradient_descent", "Trajectory", "train_image",
+    "gradient_flow", "flow_descent_gap",
+    # theory
+    "TheoremIII1", "theorem_quantities", "nu1", "nu2", "nu_profile", "L_eq10", "hessian_norm",
+    "hessian_parts", "estimate_L", "jacobian_lipschitz", "radius_R", "sigma_min_nonzero_jacobian",
+    "dist_to_sigma_prime", "corollary_width", "corollary_probability", "corollary_terms",
+    "constants_for_width", "condition4_ratio", "critical_width", "check_kl_inequality", "kl_ratio",
+    "sublevel_samples", "numeric_Psi", "numeric_inverse", "landweber", "effective_step",
+]
+
+#: The layers above the core and the theory, imported on first use (``dipnb.experiments``, ...).
+_SUBPACKAGES = ("core", "theory", "engine", "analysis", "experiments", "report", "plotting", "cli",
+                "coursework")
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dipnb' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBPACKAGES))

@@ -41,11 +41,15 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from .experiments.results import book_root
+
 __all__ = ["CHECK_LINE", "CODE_STUB", "TEXT_STUB", "INSTALL_CELL", "chapters", "instructor_notebook",
            "student_notebook", "clear_solutions", "write_coursework", "verify", "has_install_cell",
            "add_install_cell"]
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The book's root: the folder holding ``_toc.yml``, found from the working directory up
+#: (never beside the installed package); the working directory itself outside a book.
+ROOT = book_root() or Path.cwd().resolve()
 BOOK = ROOT / "book"
 DEFAULT_OUT = ROOT / "_build" / "coursework"
 

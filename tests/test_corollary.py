@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import dipnb
-from dipnb import corollary as co
 
 
 def _setup(runs=3, n=4, m=2, k=50, seed=0):
@@ -18,7 +17,7 @@ def _setup(runs=3, n=4, m=2, k=50, seed=0):
 
 def test_condition4_ratio_matches_theorem_quantities():
     net, pb = _setup()
-    q = co.condition4_ratio(net, pb)
+    q = dipnb.condition4_ratio(net, pb)
     # gamma = 1/(2L) gives nu1 = 2: R' of theory.py must be twice ours (nu1 = 1), R the same
     L = 3.0
     th = dipnb.theorem_quantities(net, pb, gamma=1 / (2 * L), layers="W", L=L)
@@ -36,10 +35,10 @@ def test_condition4_ratio_matches_theorem_quantities():
 def test_init_statistics_add_up_over_chunks_of_neurons():
     net, _ = _setup(k=40)
     h, V, act = net.h0, net.V0, net.activation
-    whole = co.init_statistics(h, V, act)
+    whole = dipnb.theory.corollary.init_statistics(h, V, act)
     parts = None
     for a, b in [(0, 7), (7, 30), (30, 40)]:
-        parts = co._merge(parts, co.init_statistics(h[:, a:b], V[:, :, a:b], act))
+        parts = dipnb.theory.corollary.merge_statistics(parts, dipnb.theory.corollary.init_statistics(h[:, a:b], V[:, :, a:b], act))
     assert parts["k"] == whole["k"] == 40
     for key in ("G", "xs", "M2"):
         assert torch.allclose(parts[key], whole[key])
@@ -48,47 +47,47 @@ def test_init_statistics_add_up_over_chunks_of_neurons():
 
 
 def test_sweep_matches_direct_computation_and_is_seeded():
-    pbs = co.gaussian_problems(4, [2, 3], runs=5, seed=3)
+    pbs = dipnb.gaussian_problems(4, [2, 3], runs=5, seed=3)
     ks = [8, 60]
-    res = co.condition4_sweep(pbs, ks, seed=2)
-    again = co.condition4_sweep(pbs, ks, seed=2)
+    res = dipnb.experiments.condition4_sweep(pbs, ks, seed=2)
+    again = dipnb.experiments.condition4_sweep(pbs, ks, seed=2)
     assert np.array_equal(res["ratio"], again["ratio"]) and res["ratio"].shape == (2, 2, 5)
     # without chunking, width k of the sweep is one draw of (h0, V0): rebuild it as a
     # TwoLayerDIP with d = 1 (u = 1, W0 = h0) and compare with the direct computation
     for j, k in enumerate(ks):
-        h, V = co._draw_chunk(5, 4, k, co._network_seed(2, 4, k, 0, 0))
+        h, V = dipnb.core.network.draw_initial_state(5, 4, k, dipnb._random.network_seed(2, 4, k, 0, 0))
         assert set(V.unique().tolist()) == {-1.0, 1.0} and V.dtype == torch.float64
         net = dipnb.TwoLayerDIP(torch.ones(5, 1), h[:, :, None], V, "sigmoid", 1.0)
         for i, pb in enumerate(pbs):
-            direct = co.condition4_ratio(net, pb)["ratio"].numpy()
+            direct = dipnb.condition4_ratio(net, pb)["ratio"].numpy()
             assert np.allclose(res["ratio"][i, j], direct)
     # chunked over runs and neurons: other draws, same law; every run gets a finite ratio
-    small = co.condition4_sweep(pbs, [200], seed=2, max_batch=90)
+    small = dipnb.experiments.condition4_sweep(pbs, [200], seed=2, max_batch=90)
     assert small["ratio"].shape == (2, 1, 5) and np.all(np.isfinite(small["ratio"]))
     assert np.allclose(small["M"], 2.0)            # Rademacher columns: ||v_j|| = sqrt(n)
 
 
 def test_sweep_probability_grows_with_width():
-    pbs = co.gaussian_problems(5, [2], runs=40, seed=0)
-    res = co.condition4_sweep(pbs, [10, 100, 10 ** 5], seed=0)
-    p1 = co.condition4_probability(res["ratio"][0], 1.0)
-    p2 = co.condition4_probability(res["ratio"][0], 2.0)
+    pbs = dipnb.gaussian_problems(5, [2], runs=40, seed=0)
+    res = dipnb.experiments.condition4_sweep(pbs, [10, 100, 10 ** 5], seed=0)
+    p1 = dipnb.analysis.condition4_probability(res["ratio"][0], 1.0)
+    p2 = dipnb.analysis.condition4_probability(res["ratio"][0], 2.0)
     assert p1[0] == 0 and p1[-1] > 0.8             # the ratio falls like k^{-1/2}
     assert np.all(p2 <= p1)                        # a larger nu1 only makes (4) harder
 
 
 def test_width_at_probability_interpolates_in_log_k():
     ks = [10, 100, 1000]
-    assert co.width_at_probability(ks, [0.0, 0.25, 0.75]) == pytest.approx(10 ** 2.5)
-    assert co.width_at_probability(ks, [0.6, 0.7, 0.9]) == 10
-    assert math.isnan(co.width_at_probability(ks, [0.0, 0.1, 0.2]))
+    assert dipnb.analysis.width_at_probability(ks, [0.0, 0.25, 0.75]) == pytest.approx(10 ** 2.5)
+    assert dipnb.analysis.width_at_probability(ks, [0.6, 0.7, 0.9]) == 10
+    assert math.isnan(dipnb.analysis.width_at_probability(ks, [0.0, 0.1, 0.2]))
     with pytest.raises(ValueError, match="level must be in"):
-        co.width_at_probability(ks, [0, 0, 1], level=0.0)
+        dipnb.analysis.width_at_probability(ks, [0, 0, 1], level=0.0)
 
 
 def test_critical_width_inverts_the_ratio():
     ratio = torch.tensor([0.5, 2.0])
-    kc = co.critical_width(ratio, 400, nu1=2.0)
+    kc = dipnb.critical_width(ratio, 400, nu1=2.0)
     # at k' = kc, nu1 * ratio * sqrt(k / k') = 1
     assert torch.allclose(2.0 * ratio * torch.sqrt(400 / kc), torch.ones(2))
 
@@ -97,7 +96,7 @@ def test_corollary_terms_and_constants():
     A = dipnb.gaussian_operator(2, 5, runs=4, seed=0)
     pb = dipnb.Problem.make(A, noise_std=0.05, seed=1)
     d = 16
-    t = co.corollary_terms(pb, d, C=0.7)
+    t = dipnb.corollary_terms(pb, d, C=0.7)
     k = dipnb.corollary_width(pb, d, C=0.7, C_prime=3.0)
     assert torch.allclose(k, 3.0 * A.sigma_min ** -4 * 5 * (t["a"] + t["b"]) ** 4)
     # (a + b)^4 lies between a^4 + b^4 and 8 (a^4 + b^4)
@@ -106,7 +105,7 @@ def test_corollary_terms_and_constants():
     # first term = C^4 kappa^4 n^3 log^2 d
     assert torch.allclose(t["first"], 0.7 ** 4 * A.condition_number ** 4 * 5 ** 3 * math.log(d) ** 2)
     target = 10 ** 6.8
-    c = co.constants_for_width(pb, d, target)
+    c = dipnb.constants_for_width(pb, d, target)
     assert torch.allclose(dipnb.corollary_width(pb, d, C_prime=1.0) * c["C_prime"], torch.full((4,), target))
     ok = torch.isfinite(c["C"])
     assert ok.any()
@@ -119,26 +118,26 @@ def test_corollary_terms_and_constants():
 
 def test_spectrum_operator_has_the_asked_spectrum():
     for m, n in [(3, 7), (7, 3), (5, 5)]:
-        A = co.spectrum_operator(m, n, kappa=4.0, runs=2, smin=0.5, seed=1)
+        A = dipnb.spectrum_operator(m, n, kappa=4.0, runs=2, smin=0.5, seed=1)
         sv = torch.linalg.svdvals(A.M)
         assert A.M.shape == (2, m, n)
         assert torch.allclose(sv[:, 0], torch.full((2,), 2.0)) and torch.allclose(sv[:, -1], torch.full((2,), 0.5))
         assert torch.allclose(A.condition_number, torch.full((2,), 4.0))
     with pytest.raises(ValueError, match="kappa"):
-        co.spectrum_operator(3, 3, kappa=0.5)
+        dipnb.spectrum_operator(3, 3, kappa=0.5)
 
 
 def test_fit_slope_recovers_a_power_law():
     x = np.array([1.0, 2.0, 4.0, 8.0])
-    s, c = co.fit_slope(x, 3 * x ** 2.5)
+    s, c = dipnb.analysis.loglog_fit(x, 3 * x ** 2.5)
     assert s == pytest.approx(2.5) and math.exp(c) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="at least 2"):
-        co.fit_slope([1.0, 2.0], [1.0, -1.0])
+        dipnb.analysis.loglog_fit([1.0, 2.0], [1.0, -1.0], drop_invalid=True)
 
 
 def test_width_scaling_slopes():
     base = dict(n=8, m=4, kappa=2.0)
-    r = co.width_scaling("kappa", [2.0, 8.0, 32.0], base, runs=12, k_ref=2000, d=16)
+    r = dipnb.experiments.width_scaling("kappa", [2.0, 8.0, 32.0], base, runs=12, k_ref=2000, d=16)
     # the first term of the bound is exactly C^4 kappa^4 n^3 log^2 d: slope 4
     assert r["slopes"]["first"] == pytest.approx(4.0, abs=1e-9)
     # the bound grows faster in kappa than the empirical width, which grows at most like kappa^2
@@ -147,35 +146,35 @@ def test_width_scaling_slopes():
 
 
 def test_bad_inputs_name_the_value():
-    pbs = co.gaussian_problems(5, [2], runs=2)
+    pbs = dipnb.gaussian_problems(5, [2], runs=2)
     with pytest.raises(ValueError, match="k must be an integer >= 5"):
-        co.condition4_sweep(pbs, [3])
+        dipnb.experiments.condition4_sweep(pbs, [3])
     with pytest.raises(ValueError, match="problems must hold"):
-        co.condition4_sweep([], [10])
+        dipnb.experiments.condition4_sweep([], [10])
     with pytest.raises(ValueError, match="nu1"):
-        co.condition4_probability(np.ones(3), 0.5)
+        dipnb.analysis.condition4_probability(np.ones(3), 0.5)
     with pytest.raises(ValueError, match="unknown param 'd'"):
-        co.width_scaling("d", [2, 3], dict(n=4, m=2, kappa=2.0))
+        dipnb.experiments.width_scaling("d", [2, 3], dict(n=4, m=2, kappa=2.0))
     with pytest.raises(ValueError, match="missing"):
-        co.width_scaling("n", [4, 8], dict(m=2, kappa=2.0))
+        dipnb.experiments.width_scaling("n", [4, 8], dict(m=2, kappa=2.0))
     with pytest.raises(ValueError, match="k_ref must be >= 10 n"):
-        co.width_scaling("n", [4, 8], dict(n=4, m=2, kappa=2.0), k_ref=50)
+        dipnb.experiments.width_scaling("n", [4, 8], dict(n=4, m=2, kappa=2.0), k_ref=50)
     with pytest.raises(ValueError, match="relu"):
         net = dipnb.TwoLayerDIP.init(2, 5, 20, activation="relu")
-        co.condition4_ratio(net, pbs[0])
+        dipnb.condition4_ratio(net, pbs[0])
 
 
 def test_plots_draw_one_line_per_curve():
     import matplotlib
 
     matplotlib.use("Agg")
-    pbs = co.gaussian_problems(5, [2, 3], runs=4, seed=0)
-    res = co.condition4_sweep(pbs, [10, 100], seed=0)
+    pbs = dipnb.gaussian_problems(5, [2, 3], runs=4, seed=0)
+    res = dipnb.experiments.condition4_sweep(pbs, [10, 100], seed=0)
     fig = dipnb.plotting.plot_condition4_probability(res, nu1s=(1.0, 2.0), bound={2: 1e4, 3: 1e5},
                                                      promised=0.5, d=16)
     ax = fig.axes[0]
     curves = [l for l in ax.get_lines() if len(l.get_xdata()) == 2 and l.get_marker() == "o"]
     assert len(curves) == 4                      # 2 values of m x 2 values of nu1
-    r = co.width_scaling("kappa", [2.0, 4.0], dict(n=4, m=2, kappa=2.0), runs=3, k_ref=100)
+    r = dipnb.experiments.width_scaling("kappa", [2.0, 4.0], dict(n=4, m=2, kappa=2.0), runs=3, k_ref=100)
     fig = dipnb.plotting.plot_width_scaling([r, r], printed={"kappa": 1})
     assert len(fig.axes) == 2 and "slope" in fig.axes[0].get_legend().get_texts()[0].get_text()

@@ -86,5 +86,5 @@ def test_reference_distance():
 
 
 def test_log_steps():
-    s = dipnb.log_steps(10 ** 5)
+    s = dipnb.core.descent.log_steps(10 ** 5)
     assert s[0] == 0 and s[-1] == 10 ** 5 and len(s) < 200 and np.all(np.diff(s) > 0)

@@ -12,24 +12,24 @@ from dipnb import experiments
 
 def test_preset_from_environment(monkeypatch):
     monkeypatch.delenv("DIPNB_PRESET", raising=False)
-    assert dipnb.current_preset() == "quick"
+    assert dipnb.experiments.current_preset() == "quick"
     monkeypatch.setenv("DIPNB_PRESET", "paper")
-    assert dipnb.current_preset() == "paper"
+    assert dipnb.experiments.current_preset() == "paper"
     monkeypatch.setenv("DIPNB_PRESET", "huge")
     with pytest.raises(ValueError, match=r"unknown DIPNB_PRESET 'huge'.*'quick', 'paper'"):
-        dipnb.current_preset()
+        dipnb.experiments.current_preset()
 
 
 def test_sigma_min_study_is_seeded_and_limits():
-    a = dipnb.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
-    b = dipnb.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
+    a = dipnb.experiments.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
+    b = dipnb.experiments.sigma_min_vs_width(n=3, ks=[10, 100], runs=4, seed=1)
     assert np.array_equal(a["sigma"], b["sigma"]) and a["sigma"].shape == (2, 4)
     act = dipnb.get_activation("sigmoid")
     assert a["limit"] == act.C_dphi ** 2
-    both = dipnb.sigma_min_vs_width(n=3, ks=[10], runs=2, layers="both")
+    both = dipnb.experiments.sigma_min_vs_width(n=3, ks=[10], runs=2, layers="both")
     assert both["limit"] == act.C_phi ** 2 + act.C_dphi ** 2
     # runs split into memory-bounded batches still give one sigma per run
-    c = dipnb.sigma_min_vs_width(n=3, ks=[100], runs=5, seed=1, max_batch=300)
+    c = dipnb.experiments.sigma_min_vs_width(n=3, ks=[100], runs=5, seed=1, max_batch=300)
     assert c["sigma"].shape == (1, 5) and np.all(c["sigma"] > 0)
 
 
@@ -42,26 +42,26 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
         calls.append(cell)
         return {"value": np.array([cell * 10.0])}
 
-    with pytest.raises(KeyboardInterrupt):
-        experiments._run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
-    assert calls == [1, 2] and len(list(tmp_path.glob("demo-cell*.npz"))) == 2
+    with pytest.raises(KeyboardInterrupt, match="2 of 4 cells of 'demo' are saved in"):
+        dipnb.experiments.run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
+    assert calls == [1, 2] and len(list(tmp_path.glob("demo-*.npz"))) == 2
     calls.append("resumed")
-    res = experiments._run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
+    res = dipnb.experiments.run_cells("demo", [1, 2, 3, 4], compute, tmp_path, progress=False)
     assert calls == [1, 2, "resumed", 3, 4]            # cells 1 and 2 were not recomputed
     assert [float(r["value"][0]) for r in res] == [10.0, 20.0, 30.0, 40.0]
 
 
 def test_run_experiment_saves_metadata(tmp_path):
-    path = dipnb.run_experiment("sigma-min", "quick", out=tmp_path, progress=False)
-    arrays, meta = dipnb.load_result("sigma-min-quick", tmp_path)
-    p = experiments.SIGMA_MIN_PRESETS["quick"]
+    path = dipnb.experiments.run("sigma-min", "quick", out=tmp_path, progress=False)
+    arrays, meta = dipnb.experiments.load_result("sigma-min-quick", tmp_path)
+    p = dipnb.experiments.SIGMA_MIN_PRESETS["quick"]
     assert arrays["sigma_W"].shape == (len(p["ks"]), p["runs"])
     for key in ("command", "preset", "seed", "parameters", "torch", "numpy", "dipnb", "device",
                 "wall_time_s", "date"):
         assert key in meta, key
     assert meta["preset"] == "quick" and meta["parameters"]["ks"] == p["ks"]
     assert not any((tmp_path / ".partial").iterdir())          # partial cells cleaned up
-    assert dipnb.load_result("nothing-here", tmp_path) is None
+    assert dipnb.experiments.load_result("nothing-here", tmp_path) is None
 
 
 def test_cli_runs_and_rejects_bad_input(tmp_path):
@@ -86,15 +86,15 @@ def test_figure_experiments_are_registered_with_their_presets():
 
 def test_a_preset_an_experiment_lacks_is_named(tmp_path):
     import pytest
-    from dipnb.experiments import run_experiment
+    from dipnb.experiments import run
     with pytest.raises(ValueError, match="no preset 'paper-cpu'.*'quick', 'paper'"):
-        run_experiment("sigma-min", "paper-cpu", out=tmp_path)
+        run("sigma-min", "paper-cpu", out=tmp_path)
 
 
 
 def test_table_escapes_and_checks_widths():
     import pytest
-    from dipnb.experiments import Table
+    from dipnb.report import Table
     t = Table([{"a": "x|y", "b": 1.5}, {"a": "line\nbreak <b>", "b": 2}])
     lines = str(t).splitlines()
     assert lines[0] == "| a | b |" and lines[1] == "|---|---|"
@@ -114,3 +114,37 @@ def test_results_table_reads_what_run_experiment_saved(tmp_path):
     rows = results_table(tmp_path)
     assert [(r["experiment"], r["preset"], r["device"], r["file"]) for r in rows] == \
         [("demo", "quick", "cpu (test)", "demo-quick.npz")]
+
+
+def test_cells_are_keyed_by_their_parameters(tmp_path):
+    """A cached cell is reused only by a call with the same parameters: another step budget (or
+    any other parameter the cell depends on) recomputes it instead of reading a stale file."""
+    calls = []
+
+    def compute(cell):
+        calls.append(cell)
+        return {"value": np.array([float(cell)])}
+
+    run = dipnb.experiments.run_cells
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
+    assert calls == [1, 2]                                   # same parameters: read back
+    run("demo", [2, 3], compute, tmp_path, params={"steps": 100})
+    assert calls == [1, 2, 3]                                # a changed grid reuses only its shared cell
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 200})
+    assert calls == [1, 2, 3, 1, 2]                          # another budget: nothing stale is reused
+    assert dipnb.experiments.cell_key("demo", {"steps": 100}, 1) != dipnb.experiments.cell_key("demo", {"steps": 200}, 1)
+
+
+def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):
+    book = tmp_path / "mybook"
+    (book / "book").mkdir(parents=True)
+    (book / "_toc.yml").write_text("root: book/intro\n")
+    monkeypatch.delenv("DIPNB_RESULTS", raising=False)
+    monkeypatch.chdir(book / "book")                          # chapters run in book/
+    assert dipnb.experiments.results_dir() == (book / "results").resolve()
+    monkeypatch.chdir(tmp_path)                                # outside any book: ./results
+    assert dipnb.experiments.results_dir() == tmp_path.resolve() / "results"
+    monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path / "elsewhere"))
+    assert dipnb.experiments.results_dir() == tmp_path / "elsewhere"
+

@@ -6,11 +6,10 @@ import pytest
 import torch
 
 import dipnb
-from dipnb import imaging as im
 
 
 def test_load_image_is_a_real_grey_photograph():
-    x = im.load_image("hopper", 32)
+    x = dipnb.experiments.load_image("hopper", 32)
     assert x.shape == (32, 32) and x.dtype == np.float64
     assert 0 <= x.min() and x.max() <= 255
     # a photograph, not a constant or a random field: wide range, neighbouring pixels correlated
@@ -22,37 +21,37 @@ def test_load_image_is_a_real_grey_photograph():
 
 def test_load_image_rejects_bad_input():
     with pytest.raises(ValueError, match="image"):
-        im.load_image("lena")
+        dipnb.experiments.load_image("lena")
     with pytest.raises(ValueError, match="size"):
-        im.load_image("hopper", 0)
+        dipnb.experiments.load_image("hopper", 0)
 
 
 def test_psnr_known_values():
     ref = np.zeros((4, 4))
-    assert im.psnr(ref + 255.0, ref) == pytest.approx(0.0)
-    assert im.psnr(ref + 25.5, ref) == pytest.approx(20.0)
-    assert np.isinf(im.psnr(ref, ref))
+    assert dipnb.analysis.psnr(ref + 255.0, ref) == pytest.approx(0.0)
+    assert dipnb.analysis.psnr(ref + 25.5, ref) == pytest.approx(20.0)
+    assert np.isinf(dipnb.analysis.psnr(ref, ref))
     batch = np.stack([ref + 25.5, ref + 2.55])
-    np.testing.assert_allclose(im.psnr(batch, np.zeros_like(batch), axis=(1, 2)), [20.0, 40.0])
+    np.testing.assert_allclose(dipnb.analysis.psnr(batch, np.zeros_like(batch), axis=(1, 2)), [20.0, 40.0])
     with pytest.raises(ValueError, match="same shape"):
-        im.psnr(np.zeros(3), np.zeros(4))
+        dipnb.analysis.psnr(np.zeros(3), np.zeros(4))
 
 
 def test_blur_operator_kernel_and_sigma():
-    A3 = im.blur_operator(16, kernel=3)
-    A7 = im.blur_operator(16, kernel=7)
+    A3 = dipnb.blur_operator(16, kernel=3)
+    A7 = dipnb.blur_operator(16, kernel=7)
     assert A3.kernel_size == 3 and A7.kernel_size == 7
     assert float(A3.norm[0]) == pytest.approx(1.0, abs=1e-12)
     assert float(A3.sigma_min[0]) < float(A7.sigma_min[0])
     with pytest.raises(ValueError, match="odd"):
-        im.blur_operator(16, kernel=4)
+        dipnb.blur_operator(16, kernel=4)
 
 
 def _small(n_side=4, k=300, noise=0.5, seed=0):
     n = n_side * n_side
     net = dipnb.TwoLayerDIP.init(1, n, k, d=3, seed=seed)
-    A = im.blur_operator(n_side, kernel=3)
-    x_bar = torch.as_tensor(im.load_image("hopper", n_side).ravel())[None]
+    A = dipnb.blur_operator(n_side, kernel=3)
+    x_bar = torch.as_tensor(dipnb.experiments.load_image("hopper", n_side).ravel())[None]
     pb = dipnb.Problem.make(A, x_bar=x_bar, noise_std=noise, seed=seed + 1)
     return net, pb
 
@@ -61,7 +60,7 @@ def test_train_image_matches_gradient_descent():
     """The in-place loop gives the iterates of dipnb.gradient_descent with both layers."""
     net, pb = _small()
     gamma, steps = 0.02, 40
-    run = im.train_image(net, pb, gamma, steps, snapshots=[0, 7, steps])
+    run = dipnb.train_image(net, pb, gamma, steps, snapshots=[0, 7, steps])
     ref = dipnb.gradient_descent(net, pb, gamma, steps, layers="both", tol=0.0, record=1,
                                  stall_window=None)
     np.testing.assert_allclose(run.loss, ref.loss[:, 0].numpy(), rtol=1e-10)
@@ -76,31 +75,31 @@ def test_train_image_matches_gradient_descent():
 def test_train_image_records_oracle_and_discrepancy_iterates():
     net, pb = _small(noise=3.0)
     thr = math.sqrt(pb.A.m) * 3.0
-    gamma, _ = im.step_size(net, pb, iters=10)
-    run = im.train_image(net, pb, gamma, 3000, dp_threshold=thr)
+    gamma, _ = dipnb.experiments.step_size(net, pb, iters=10)
+    run = dipnb.train_image(net, pb, gamma, 3000, dp_threshold=thr)
     assert run.best_step == int(np.argmin(run.error))
-    assert run.dp_step == im.discrepancy_stop(run.residual, 3.0, pb.A.m)
+    assert run.dp_step == dipnb.analysis.discrepancy_stop(run.residual, 3.0, pb.A.m)
     assert run.dp_step > 0 and run.residual[run.dp_step] <= thr < run.residual[run.dp_step - 1]
     np.testing.assert_allclose(run.psnr, 10 * np.log10(255 ** 2 * pb.A.n / run.error ** 2))
 
 
 def test_discrepancy_stop():
     res = np.array([10.0, 5.0, 3.0, 2.0, 1.0])
-    assert im.discrepancy_stop(res, noise_std=1.0, m=9) == 2          # sqrt(9) * 1 = 3
-    assert im.discrepancy_stop(res, noise_std=1.0, m=9, tau_dp=2.0) == 1
-    assert im.discrepancy_stop(res, noise_std=0.1, m=1) == -1
+    assert dipnb.analysis.discrepancy_stop(res, noise_std=1.0, m=9) == 2          # sqrt(9) * 1 = 3
+    assert dipnb.analysis.discrepancy_stop(res, noise_std=1.0, m=9, tau_dp=2.0) == 1
+    assert dipnb.analysis.discrepancy_stop(res, noise_std=0.1, m=1) == -1
     with pytest.raises(ValueError, match="noise_std"):
-        im.discrepancy_stop(res, noise_std=0.0, m=9)
+        dipnb.analysis.discrepancy_stop(res, noise_std=0.0, m=9)
 
 
 def test_landweber_noise_error_matches_iteration():
     """The spectral formula equals the Landweber iteration run on the noise alone."""
-    A = im.blur_operator(8, kernel=3)
+    A = dipnb.blur_operator(8, kernel=3)
     g = torch.Generator().manual_seed(0)
     eps = torch.randn(1, 64, generator=g, dtype=torch.float64)
     omega, steps = 0.7, 50
-    lw = im.landweber(A, eps, torch.zeros_like(eps), omega, steps)
-    spectral = im.landweber_noise_error(A, eps[0], omega, [steps, np.inf])
+    lw = dipnb.landweber(A, eps, torch.zeros_like(eps), omega, steps)
+    spectral = dipnb.theory.linear.landweber_noise_error(A, eps[0], omega, [steps, np.inf])
     assert spectral[0] == pytest.approx(lw["x"].norm().item(), rel=1e-9)
     x_inf = torch.linalg.solve(A.matrix()[0], eps[0])
     assert spectral[1] == pytest.approx(x_inf.norm().item(), rel=1e-6)
@@ -109,24 +108,24 @@ def test_landweber_noise_error_matches_iteration():
 def test_effective_step_is_the_mean_ntk_eigenvalue():
     net, _ = _small(k=200)
     G = net.gram(layers="both")[0]
-    assert im.effective_step(net, 0.5) == pytest.approx(0.5 * torch.trace(G).item() / net.n, rel=1e-10)
+    assert dipnb.effective_step(net, 0.5) == pytest.approx(0.5 * torch.trace(G).item() / net.n, rel=1e-10)
 
 
 def test_fig3a_tiny_and_comparison_table():
-    res = im.fig3a(size=8, k=200, steps=60, noise_stds=[0.0, 2.5], hessian_iters=5)
+    res = dipnb.experiments.fig3a(size=8, k=200, steps=60, noise_stds=[0.0, 2.5], hessian_iters=5)
     assert res["s0_error"].shape == (61,)
     # noiseless: the error falls; the blur is injective but badly conditioned
     assert res["s0_error"][-1] < res["s0_error"][0]
     assert res["sigma_A"] < 1e-2
-    rows = im.fig3a_comparison(res)
-    assert all(len(r) == 3 for r in rows) and len(rows) >= 3
-    assert str(im.comparison_table(rows)).count("\n") == len(rows) + 1
-    assert im.comparison_table(rows)._repr_html_().count("<tr>") == len(rows) + 1
+    rows = dipnb.report.images.fig3a_comparison(res)
+    assert len(rows) >= 3 and all(r["paper says"] and r["we measure"] and r["agree?"] for r in rows)
+    assert str(dipnb.report.images.comparison_table(rows)).count("\n") == len(rows) + 1
+    assert dipnb.report.images.comparison_table(rows)._repr_html_().count("<tr>") == len(rows) + 1
 
 
 def test_fig3b_tiny_bound_and_table():
-    res = im.fig3b(size=8, k=300, steps=80, hessian_iters=5)
+    res = dipnb.experiments.fig3b(size=8, k=300, steps=80, hessian_iters=5)
     assert res["bound8"].shape == res["error"].shape
     assert res["R_prime"] > res["R"]       # condition (4) fails at this scale (as at the paper's)
-    rows = im.fig3b_comparison(res)
-    assert all(len(r) == 3 for r in rows)
+    rows = dipnb.report.images.fig3b_comparison(res)
+    assert all(r["paper says"] and r["we measure"] and r["agree?"] for r in rows)

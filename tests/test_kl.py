@@ -88,13 +88,13 @@ def test_decay_rates_and_fit_decay():
     mse, p4 = dipnb.HalfMSE().desingularizer(), dipnb.PowerLoss(4.0).desingularizer()
     tau = np.arange(0, 200.0)
     assert np.allclose(mse.decay(0.1, 3.0, tau), 3.0 * np.exp(-2 * 0.1 * tau))   # 4a/c^2 = 2a
-    assert math.isclose(dipnb.fit_decay(tau, mse.decay(0.1, 3.0, tau)), 0.2, rel_tol=1e-9)
+    assert math.isclose(dipnb.analysis.fit_decay(tau, mse.decay(0.1, 3.0, tau)), 0.2, rel_tol=1e-9)
     assert mse.polynomial_exponent == math.inf and p4.polynomial_exponent == 2.0
     big = np.logspace(7, 9, 20)
-    assert abs(dipnb.fit_decay(big, p4.decay(1.0, 1.0, big), "power") - 2.0) < 1e-3
+    assert abs(dipnb.analysis.fit_decay(big, p4.decay(1.0, 1.0, big), "power") - 2.0) < 1e-3
     # per run
     vals = np.stack([np.exp(-0.1 * tau), np.exp(-0.3 * tau)], axis=1)
-    assert np.allclose(dipnb.fit_decay(tau, vals), [0.1, 0.3])
+    assert np.allclose(dipnb.analysis.fit_decay(tau, vals), [0.1, 0.3])
 
 
 def test_decay_matches_theorem_quantities_loss_bound():
@@ -112,8 +112,8 @@ def test_decay_matches_theorem_quantities_loss_bound():
     (lambda: dipnb.sublevel_samples("mse", positive_y(), 1.0, low=2.0), "low"),
     (lambda: dipnb.sublevel_samples("mse", torch.ones(3), 1.0), "shape"),
     (lambda: dipnb.kl_ratio("mse", torch.ones(2, 5, 3), positive_y(), dipnb.Desingularizer(1.0, 0.5)), "v must"),
-    (lambda: dipnb.fit_decay([1, 2, 3], [1.0, 0.5, 0.0]), "> 0"),
-    (lambda: dipnb.fit_decay([1, 2], [1.0, 0.5], "exp"), "accepted"),
+    (lambda: dipnb.analysis.fit_decay([1, 2, 3], [1.0, 0.5, 0.0]), "> 0"),
+    (lambda: dipnb.analysis.fit_decay([1, 2], [1.0, 0.5], "exp"), "accepted"),
     (lambda: dipnb.numeric_Psi(np.sqrt, [-1.0]), "s must"),
     (lambda: dipnb.numeric_inverse(lambda x: -np.log(x), [100.0], lo=1e-3, hi=1e3), r"\[fun\(hi\)"),
     (lambda: dipnb.KullbackLeibler().mu(-positive_y(), 1.0), "y > 0"),

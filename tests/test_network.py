@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import dipnb
-from dipnb.network import forward, gradients, jacobian, jacobian_gram
+from dipnb.core.network import forward, gradients, jacobian, jacobian_gram
 
 ACTS = ["sigmoid", "tanh", "softplus"]
 

@@ -55,11 +55,11 @@ def test_well_conditioned_has_the_papers_spectrum():
 
 def test_blur_rows_sum_to_one_and_boundary_changes_sigma_min():
     for b in ("reflect", "circular"):
-        B = dipnb.blur_matrix_1d(16, 1.0, boundary=b)
+        B = dipnb.core.operators.blur_matrix_1d(16, 1.0, boundary=b)
         assert torch.allclose(B.sum(1), torch.ones(16), atol=1e-12)
-    Bz = dipnb.blur_matrix_1d(16, 1.0, boundary="zero")
+    Bz = dipnb.core.operators.blur_matrix_1d(16, 1.0, boundary="zero")
     assert Bz.sum(1)[0] < 1 - 1e-3 and math.isclose(Bz.sum(1)[8].item(), 1.0)
-    s = {b: dipnb.GaussianBlur((16, 16), 1.0, boundary=b).sigma_min.item() for b in dipnb.BOUNDARIES}
+    s = {b: dipnb.GaussianBlur((16, 16), 1.0, boundary=b).sigma_min.item() for b in dipnb.core.operators.BOUNDARIES}
     assert len({round(math.log10(v), 3) for v in s.values()}) == 3
 
 
@@ -77,7 +77,7 @@ def test_gaussian_is_seeded_and_per_run():
 def test_blur_sigma_min_for_64x64_images_matches_independent_reports():
     """theory-notes (derived separately): a 3x3 kernel gives sigma_A between 1e-5 and 4e-5
     depending on the boundary, 7x7 and larger about 2e-4; the paper quotes ~1e-5."""
-    for b in dipnb.BOUNDARIES:
+    for b in dipnb.core.operators.BOUNDARIES:
         s3 = dipnb.GaussianBlur((64, 64), 1.0, radius=1, boundary=b).sigma_min.item()
         s7 = dipnb.GaussianBlur((64, 64), 1.0, radius=3, boundary=b).sigma_min.item()
         s9 = dipnb.GaussianBlur((64, 64), 1.0, radius=4, boundary=b).sigma_min.item()

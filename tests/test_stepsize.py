@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import dipnb
-from dipnb import stepsize as S
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def small():
 
 @pytest.mark.parametrize("L", [0.05, 1.0, 30.0])
 def test_nu2_minimum_is_at_half_over_L(L):
-    prof = S.nu_profile(L=L)
+    prof = dipnb.nu_profile(L=L)
     assert math.isclose(prof["gamma_star"] * L, 0.5, rel_tol=1e-6)
     assert math.isclose(prof["nu2_star"], 6 * L, rel_tol=1e-9)
     x = prof["gammaL"]
@@ -32,18 +31,18 @@ def test_nu2_minimum_is_at_half_over_L(L):
 
 def test_nu_profile_rejects_out_of_range():
     with pytest.raises(ValueError, match=r"gammaL must lie in \]0, 2\["):
-        S.nu_profile([0.5, 2.0])
+        dipnb.nu_profile([0.5, 2.0])
     with pytest.raises(ValueError, match="L must be"):
-        S.nu_profile(L=-1.0)
+        dipnb.nu_profile(L=-1.0)
 
 
 def test_loglog_slope():
     x = np.geomspace(1, 100, 7)
-    assert math.isclose(S.loglog_slope(x, 3 * x ** -1.5), -1.5, rel_tol=1e-12)
+    assert math.isclose(dipnb.analysis.loglog_slope(x, 3 * x ** -1.5), -1.5, rel_tol=1e-12)
     with pytest.raises(ValueError, match="> 0"):
-        S.loglog_slope([1, 2], [1, -1])
+        dipnb.analysis.loglog_slope([1, 2], [1, -1])
     with pytest.raises(ValueError, match="same length"):
-        S.loglog_slope([1, 2, 3], [1, 2])
+        dipnb.analysis.loglog_slope([1, 2, 3], [1, 2])
 
 
 # --- Hessian parts --------------------------------------------------------------------------
@@ -54,7 +53,7 @@ def test_hessian_parts_are_the_exact_decomposition(steps):
     pb = dipnb.Problem.make(dipnb.gaussian_operator(2, 3, runs=6, seed=14), seed=15)
     # also away from theta_0, where the residual part is not special
     state = dipnb.gradient_descent(net, pb, 0.5, steps, tol=0.0, stall_window=None).final
-    parts = S.hessian_parts(net, pb, state)
+    parts = dipnb.hessian_parts(net, pb, state)
     a, M, y, k = net.activation, pb.A.matrix(), pb.y, net.k
     for r in range(net.runs):
         def f(h):
@@ -77,14 +76,14 @@ def test_hessian_parts_are_the_exact_decomposition(steps):
 def test_gauss_newton_part_tends_to_A_norm2_Cdphi2():
     net = dipnb.TwoLayerDIP.init(3, 4, 20000, d=1, seed=7)
     pb = dipnb.Problem.make(dipnb.gaussian_operator(3, 4, runs=3, seed=8), seed=9)
-    p = S.hessian_parts(net, pb)
+    p = dipnb.hessian_parts(net, pb)
     ratio = p["gauss_newton"] / p["A_norm2_Cdphi2"]
     assert (ratio - 1).abs().max() < 0.1, ratio
 
 
 def test_lipschitz_sweep_fields():
     cells = [(3, 2, 10), (3, 2, 40)]
-    r = S.lipschitz_sweep(cells, runs=2, steps=20, points=3, iters=60, seed=1)
+    r = dipnb.experiments.lipschitz_sweep(cells, runs=2, steps=20, points=3, iters=60, seed=1)
     assert r["L0"].shape == (2, 2) and r["k"].tolist() == [10, 40]
     # cells differing only by k share A
     assert np.allclose(r["A_norm"][0], r["A_norm"][1])
@@ -95,9 +94,9 @@ def test_lipschitz_sweep_fields():
         assert np.allclose(r["eq10"][i], r["eq10_first"][i] + r["eq10_second"][i])
         assert np.allclose(r["eq10"][i], dipnb.L_eq10(r["A_norm"][i], r["residual0"][i], n, k))
     with pytest.raises(ValueError, match=r"gamma_factor .* \]0, 2\["):
-        S.lipschitz_sweep(cells, gamma_factor=2.5)
+        dipnb.experiments.lipschitz_sweep(cells, gamma_factor=2.5)
     with pytest.raises(ValueError, match="at least one"):
-        S.lipschitz_sweep([])
+        dipnb.experiments.lipschitz_sweep([])
 
 
 # --- gradient flow --------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def test_gradient_flow_output_layer_matches_the_exact_linear_flow(small):
     whose solution is a matrix exponential."""
     net, pb = small
     times = np.linspace(0, 5, 6)
-    fl = S.gradient_flow(net, pb, times, layers="V")
+    fl = dipnb.gradient_flow(net, pb, times, layers="V")
     h0 = net.h0
     c = (net.activation.phi(h0) ** 2).sum(1) / net.k
     M, y, x0 = pb.A.matrix(), pb.y, net.forward()
@@ -125,7 +124,7 @@ def test_gradient_flow_output_layer_matches_the_exact_linear_flow(small):
 
 def test_gradient_flow_loss_decreases_and_repr(small):
     net, pb = small
-    fl = S.gradient_flow(net, pb, np.linspace(0, 10, 21), layers="both")
+    fl = dipnb.gradient_flow(net, pb, np.linspace(0, 10, 21), layers="both")
     assert (fl.loss[1:] <= fl.loss[:-1] + 1e-12).all()
     assert fl.h.shape == (21, 2, 12) and fl.V.shape == (21, 2, 3, 12)
     assert torch.allclose(fl.dist[0], torch.zeros(2))
@@ -134,20 +133,20 @@ def test_gradient_flow_loss_decreases_and_repr(small):
 
 def test_descent_states_are_gradient_descent_iterates(small):
     net, pb = small
-    states = S.descent_states(net, pb, 0.3, [0, 4, 9])
+    states = dipnb.core.flow.descent_states(net, pb, 0.3, [0, 4, 9])
     ref = dipnb.gradient_descent(net, pb, 0.3, 9, tol=0.0, stall_window=None).final
     assert torch.equal(states[0].h, net.h0)
     assert torch.allclose(states[-1].h, ref.h, atol=1e-14)
     with pytest.raises(ValueError, match="strictly increasing integers"):
-        S.descent_states(net, pb, 0.3, [3, 2])
+        dipnb.core.flow.descent_states(net, pb, 0.3, [3, 2])
 
 
 def test_descent_approaches_flow_at_first_order(small):
     net, pb = small
-    gap = S.flow_descent_gap(net, pb, [0.4, 0.2, 0.1, 0.05], t_max=4.0, n_times=8)
+    gap = dipnb.flow_descent_gap(net, pb, [0.4, 0.2, 0.1, 0.05], t_max=4.0, n_times=8)
     gp = gap["gap_param"].numpy()
     for r in range(net.runs):
-        slope = S.loglog_slope(gap["gammas"], gp[:, r])
+        slope = dipnb.analysis.loglog_slope(gap["gammas"], gp[:, r])
         assert 0.85 < slope < 1.15, slope
     # equal times: GD after tau steps is compared with the flow at gamma * tau
     assert np.allclose(gap["times"][1], 0.2 * np.round(np.linspace(0, 20, 9)))
@@ -157,20 +156,20 @@ def test_descent_approaches_flow_at_first_order(small):
 def test_flow_errors(small):
     net, pb = small
     with pytest.raises(ValueError, match="strictly increasing"):
-        S.gradient_flow(net, pb, [0.0, 2.0, 1.0])
+        dipnb.gradient_flow(net, pb, [0.0, 2.0, 1.0])
     with pytest.raises(ValueError, match="unknown method"):
-        S.gradient_flow(net, pb, [0.0, 1.0], method="euler")
+        dipnb.gradient_flow(net, pb, [0.0, 1.0], method="euler")
     with pytest.raises(ValueError, match="gamma <= t_max"):
-        S.flow_descent_gap(net, pb, [5.0], t_max=1.0)
+        dipnb.flow_descent_gap(net, pb, [5.0], t_max=1.0)
     with pytest.raises(ValueError, match="gammas must be"):
-        S.flow_descent_gap(net, pb, [0.1, -0.1], t_max=1.0)
+        dipnb.flow_descent_gap(net, pb, [0.1, -0.1], t_max=1.0)
 
 
 # --- gamma sweep ----------------------------------------------------------------------------
 
 def test_gamma_sweep_locates_failure():
     g = [3.0, 10 ** 3.5]
-    r = S.gamma_sweep(3, 2, [50], g, runs=2, steps=3000, tol=1e-8, seed=2, stall_window=300)
+    r = dipnb.experiments.gamma_sweep(3, 2, [50], g, runs=2, steps=3000, tol=1e-8, seed=2, stall_window=300)
     assert r["status"].shape == (1, 2, 2)
     assert (r["status"][0, 0] == "converged").all()
     assert not np.isin(r["status"][0, 1], ["converged"]).any()
@@ -186,9 +185,9 @@ def test_gamma_sweep_locates_failure():
 
 def test_gamma_sweep_errors():
     with pytest.raises(ValueError, match="increasing grid"):
-        S.gamma_sweep(3, 2, [10], [1.0, 0.5])
+        dipnb.experiments.gamma_sweep(3, 2, [10], [1.0, 0.5])
     with pytest.raises(ValueError, match="k must be"):
-        S.gamma_sweep(3, 2, [0], [1.0])
+        dipnb.experiments.gamma_sweep(3, 2, [0], [1.0])
 
 
 # --- figures --------------------------------------------------------------------------------
@@ -199,14 +198,14 @@ def test_figures_draw(small):
     import matplotlib.pyplot as plt
 
     net, pb = small
-    fig = dipnb.plotting.plot_nu_profile(S.nu_profile())
+    fig = dipnb.plotting.plot_nu_profile(dipnb.nu_profile())
     assert len(fig.axes) == 2
-    r = S.lipschitz_sweep([(3, 2, 10), (3, 2, 20)], runs=2, steps=0, iters=20)
+    r = dipnb.experiments.lipschitz_sweep([(3, 2, 10), (3, 2, 20)], runs=2, steps=0, iters=20)
     assert len(dipnb.plotting.plot_lipschitz_sweep(r, vary="k").axes) == 2
     with pytest.raises(ValueError, match="unknown vary"):
         dipnb.plotting.plot_lipschitz_sweep(r, vary="d")
-    gap = S.flow_descent_gap(net, pb, [0.4, 0.2, 0.1], t_max=2.0, n_times=4)
+    gap = dipnb.flow_descent_gap(net, pb, [0.4, 0.2, 0.1], t_max=2.0, n_times=4)
     assert len(dipnb.plotting.plot_flow_vs_descent(gap, run=1).axes) == 3
-    sw = S.gamma_sweep(3, 2, [20], [1.0, 1000.0], runs=2, steps=300, stall_window=100)
+    sw = dipnb.experiments.gamma_sweep(3, 2, [20], [1.0, 1000.0], runs=2, steps=300, stall_window=100)
     assert len(dipnb.plotting.plot_gamma_sweep(sw).axes) == 3
     plt.close("all")

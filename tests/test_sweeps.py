@@ -1,4 +1,5 @@
-"""Tests of dipnb.sweeps (Fig 1, Fig 2, the step-size threshold) and dipnb.plotting_sweeps."""
+"""Tests of the sweeps of Fig 1, Fig 2 and the step-size threshold (dipnb.experiments.fig1, .fig2),
+their comparison tables (dipnb.report.sweeps) and figures (dipnb.plotting.sweeps)."""
 import math
 
 import numpy as np
@@ -6,9 +7,9 @@ import pytest
 import torch
 
 import dipnb
-from dipnb import experiments, sweeps
-from dipnb.sweeps import (FIG1_PRESETS, FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, PAPER, convergence_band,
-                          failure_threshold)
+from dipnb import experiments
+from dipnb.analysis import convergence_band, failure_threshold
+from dipnb.experiments import FIG1_PRESETS, FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, PAPER
 
 TINY1 = dict(n=3, ms=[1, 2], log10_ks_a=[1.0, 2.0], log10_ks_b=[1.0, 1.5], runs=3, steps=400, gamma=1.0,
              tol=1e-10, d=16, nu1=2.0)
@@ -37,21 +38,21 @@ def test_failure_threshold_rejects_mismatched_shapes():
 def test_draw_networks_are_the_networks_of_condition4_sweep():
     n, k, runs = 4, 50, 5
     pb = dipnb.gaussian_problems(n, [2], runs, seed=3)[0]
-    net = sweeps.draw_networks(runs, n, k, seed=3)
+    net = dipnb.core.network.draw_networks(runs, n, k, seed=3)
     assert net.d == 1 and torch.allclose(net.u_norm2, torch.ones(runs, dtype=net.u_norm2.dtype))
     direct = dipnb.condition4_ratio(net, pb)["ratio"].numpy()
-    swept = dipnb.condition4_sweep([pb], [k], seed=3)["ratio"][0, 0]
+    swept = dipnb.experiments.condition4_sweep([pb], [k], seed=3)["ratio"][0, 0]
     np.testing.assert_allclose(direct, swept, rtol=1e-12)
-    other = sweeps.draw_networks(runs, n, k, seed=4)
+    other = dipnb.core.network.draw_networks(runs, n, k, seed=4)
     assert not torch.equal(other.V0, net.V0)
 
 
 def test_fig1_sweep_shapes_and_consistency():
-    r = sweeps.fig1_sweep(**TINY1)
+    r = dipnb.experiments.fig1_sweep(**TINY1)
     P, R = 2, 3
     assert r["ratio_a"].shape == (P, 2, R) and r["converged"].shape == (P, 2, R)
     np.testing.assert_array_equal(r["prob_b"], r["converged"].mean(-1))
-    np.testing.assert_array_equal(r["prob_a"], dipnb.condition4_probability(r["ratio_a"], 2.0))
+    np.testing.assert_array_equal(r["prob_a"], dipnb.analysis.condition4_probability(r["ratio_a"], 2.0))
     # success means reaching the tolerance, and a converged run stopped before the budget
     assert np.all(r["loss"][r["converged"]] <= TINY1["tol"])
     assert np.all(r["loss"][~r["converged"]] > TINY1["tol"])
@@ -64,14 +65,14 @@ def test_fig1_sweep_shapes_and_consistency():
 
 
 def test_fig1_without_steps_nothing_converges():
-    r = sweeps.fig1_sweep(**dict(TINY1, steps=0))
+    r = dipnb.experiments.fig1_sweep(**dict(TINY1, steps=0))
     assert not r["converged"].any()
 
 
 # --- Fig 2 and the threshold ----------------------------------------------------------------------
 
 def test_fig2_small_steps_converge_huge_steps_fail():
-    r = sweeps.fig2_sweep(**TINY2)
+    r = dipnb.experiments.fig2_sweep(**TINY2)
     assert list(r["m"]) == [2, 3]
     assert r["converged"].shape == (2, 2, 3)
     assert r["frac_conv"][:, 0].min() >= 2 / 3          # gamma = 10: converges for these small problems
@@ -83,21 +84,21 @@ def test_fig2_small_steps_converge_huge_steps_fail():
 
 
 def test_gamma_threshold_problems_do_not_depend_on_k():
-    r = sweeps.gamma_threshold_sweep(**TINYG)
+    r = dipnb.experiments.gamma_threshold_sweep(**TINYG)
     np.testing.assert_array_equal(r["A_norm"][0], r["A_norm"][1])     # same A at every width
     assert not np.array_equal(r["residual0"][0], r["residual0"][1])   # fresh networks per width
     assert list(r["ks"]) == [32, 100]
 
 
 def test_sweeps_resume_from_cache(tmp_path, monkeypatch):
-    first = sweeps.gamma_threshold_sweep(**TINYG, cache=tmp_path)
-    assert len(list(tmp_path.glob("gamma-threshold-cell*.npz"))) == 2
+    first = dipnb.experiments.gamma_threshold_sweep(**TINYG, cache=tmp_path)
+    assert len(list(tmp_path.glob("gamma-threshold-*.npz"))) == 2
 
     def boom(*a, **k):
         raise AssertionError("a cached cell was recomputed")
 
-    monkeypatch.setattr(sweeps, "sweep", boom)
-    again = sweeps.gamma_threshold_sweep(**TINYG, cache=tmp_path)
+    monkeypatch.setattr(dipnb.experiments.fig2, "sweep", boom)
+    again = dipnb.experiments.gamma_threshold_sweep(**TINYG, cache=tmp_path)
     np.testing.assert_array_equal(first["converged"], again["converged"])
 
 
@@ -108,7 +109,7 @@ def test_sweeps_resume_from_cache(tmp_path, monkeypatch):
 ])
 def test_fig2_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        sweeps.fig2_sweep(**dict(TINY2, **kwargs))
+        dipnb.experiments.fig2_sweep(**dict(TINY2, **kwargs))
 
 
 # --- presets, registration, tables ------------------------------------------------------------------
@@ -125,21 +126,21 @@ def test_paper_presets_keep_the_papers_runs_steps_and_tolerance(presets):
 
 
 def test_registered_experiment_saves_a_result_the_table_reads(tmp_path, monkeypatch):
-    monkeypatch.setitem(experiments.EXPERIMENTS, "gamma-threshold", sweeps.SWEEP_EXPERIMENTS["gamma-threshold"])
+    monkeypatch.setitem(dipnb.experiments.EXPERIMENTS, "gamma-threshold", dipnb.experiments.EXPERIMENTS["gamma-threshold"])
     monkeypatch.setitem(GAMMA_THRESHOLD_PRESETS, "quick", TINYG)
-    path = dipnb.run_experiment("gamma-threshold", "quick", out=tmp_path, progress=False)
-    arrays, meta = dipnb.load_result("gamma-threshold-quick", tmp_path)
+    path = dipnb.experiments.run("gamma-threshold", "quick", out=tmp_path, progress=False)
+    arrays, meta = dipnb.experiments.load_result("gamma-threshold-quick", tmp_path)
     assert path.exists() and meta["parameters"]["runs"] == 3
-    rows = sweeps.gamma_threshold_table(arrays)
+    rows = dipnb.report.sweeps.gamma_threshold_table(arrays)
     assert rows[0]["agree?"] == "no"            # 10^4 is not within a factor 2 of 10^1.6
     assert "10^4.00" in rows[0]["we measure"]
-    md = sweeps.table_markdown(rows)
+    md = str(dipnb.report.ClaimTable(rows))
     assert md.splitlines()[0] == "| claim | paper says | we measure | agree? |"
     assert len(md.splitlines()) == len(rows) + 2
-    html = sweeps.ComparisonTable(rows)._repr_html_()
+    html = dipnb.report.ClaimTable(rows)._repr_html_()
     assert html.count("<tr>") == len(rows) + 1
     with pytest.raises(ValueError, match="agree"):
-        sweeps.ComparisonTable([{"claim": "x", "paper says": "y", "we measure": "z"}])
+        dipnb.report.ClaimTable([{"claim": "x", "paper says": "y", "we measure": "z"}])
 
 
 def _gamma_result(log10_thresholds, ks=(100, 1000, 10000)):
@@ -153,26 +154,26 @@ def _gamma_result(log10_thresholds, ks=(100, 1000, 10000)):
 
 
 def test_gamma_threshold_table_verdicts():
-    ok = sweeps.gamma_threshold_table(_gamma_result([1.6, 1.7, 1.6]))
+    ok = dipnb.report.sweeps.gamma_threshold_table(_gamma_result([1.6, 1.7, 1.6]))
     verdict = {r["claim"]: r["agree?"] for r in ok}
     assert sum(v == "yes" for v in verdict.values()) == 4      # both levels: at 10^1.6, independent of k
     assert [r["agree?"] for r in ok if "estimate (10)" in r["claim"]][0].startswith("no")  # L0 flat in k
-    far = sweeps.gamma_threshold_table(_gamma_result([2.0, 1.6, 1.2]))
+    far = dipnb.report.sweeps.gamma_threshold_table(_gamma_result([2.0, 1.6, 1.2]))
     assert [r["agree?"] for r in far[:4]] == ["no", "no", "no", "no"]
     assert "10^2.00 (k = 100)" in far[1]["we measure"]
 
 
 def test_fig2_table_verdicts():
     base = {"ns": np.array([2, 5, 10]), "A_norm": np.array([[2.0], [4.0], [8.0]])}
-    down = sweeps.fig2_table(dict(base, threshold=np.array([64.0, 16.0, 4.0])))   # γ* ∝ 1/||A||²
+    down = dipnb.report.sweeps.fig2_table(dict(base, threshold=np.array([64.0, 16.0, 4.0])))   # γ* ∝ 1/||A||²
     assert [r["agree?"] for r in down] == ["yes", "yes"]
-    up = sweeps.fig2_table(dict(base, threshold=np.array([4.0, 16.0, 64.0])))
+    up = dipnb.report.sweeps.fig2_table(dict(base, threshold=np.array([4.0, 16.0, 64.0])))
     assert [r["agree?"] for r in up] == ["no", "no"]
 
 
 def test_fig1_table_reads_the_sweep():
-    r = sweeps.fig1_sweep(**dict(TINY1, ms=[2], log10_ks_b=[1.0, 2.0, 3.0]))
-    rows = sweeps.fig1_table(r)
+    r = dipnb.experiments.fig1_sweep(**dict(TINY1, ms=[2], log10_ks_b=[1.0, 2.0, 3.0]))
+    rows = dipnb.report.sweeps.fig1_table(r)
     claims = [row["claim"] for row in rows]
     assert any("10^2.5" in c for c in claims) and any("10^6.8" in c for c in claims)
     b = math.log10(float(np.median(r["bound"][0])))
@@ -183,11 +184,11 @@ def test_fig1_table_reads_the_sweep():
 def test_plots_return_figures():
     import matplotlib
     matplotlib.use("Agg")
-    from dipnb import plotting_sweeps as ps
+    from dipnb.plotting import sweeps as ps
 
-    f1 = ps.plot_fig1(sweeps.fig1_sweep(**TINY1))
-    f2 = ps.plot_fig2(sweeps.fig2_sweep(**TINY2))
-    f3 = ps.plot_gamma_threshold(sweeps.gamma_threshold_sweep(**TINYG))
+    f1 = ps.plot_fig1(dipnb.experiments.fig1_sweep(**TINY1))
+    f2 = ps.plot_fig2(dipnb.experiments.fig2_sweep(**TINY2))
+    f3 = ps.plot_gamma_threshold(dipnb.experiments.gamma_threshold_sweep(**TINYG))
     assert len(f1.axes) == 3 and len(f2.axes) == 2 and len(f3.axes) == 2
     import matplotlib.pyplot as plt
     plt.close("all")

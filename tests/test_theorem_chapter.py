@@ -10,8 +10,8 @@ import dipnb
 
 
 @pytest.mark.parametrize("m,n", [(2, 2), (3, 2), (1, 3)])
-def test_injective_operator_spectrum(m, n):
-    A = dipnb.injective_operator(m, n, runs=2, smin=1.0, smax=2.0, seed=0)
+def test_rectangular_well_conditioned_operator_spectrum(m, n):
+    A = dipnb.well_conditioned_operator(n, runs=2, smin=1.0, smax=2.0, seed=0, m=m)
     sv = torch.linalg.svdvals(A.matrix())
     r = min(m, n)
     assert torch.allclose(sv[:, :r].min(1).values, torch.ones(2), atol=1e-12)
@@ -20,11 +20,11 @@ def test_injective_operator_spectrum(m, n):
     assert A.injective == (m >= n)
 
 
-def test_injective_operator_rejects_bad_input():
+def test_rectangular_well_conditioned_operator_rejects_bad_input():
     with pytest.raises(ValueError, match="smax"):
-        dipnb.injective_operator(2, 2, smin=2.0, smax=1.0)
+        dipnb.well_conditioned_operator(2, smin=2.0, smax=1.0, m=2)
     with pytest.raises(ValueError, match="m"):
-        dipnb.injective_operator(0, 2)
+        dipnb.well_conditioned_operator(2, m=0)
 
 
 def test_sigma_min_nonzero_differs_from_onto_when_rank_deficient():
@@ -43,7 +43,7 @@ def test_sigma_min_nonzero_differs_from_onto_when_rank_deficient():
 
 @pytest.fixture(scope="module")
 def small_run():
-    return dipnb.theorem_run(n=2, m=2, k=20000, runs=2, steps=300, ref_steps=2000, L_steps=100,
+    return dipnb.experiments.theorem_run(n=2, m=2, k=20000, runs=2, steps=300, ref_steps=2000, L_steps=100,
                              noise_std=0.3, seed=0)
 
 
@@ -66,7 +66,7 @@ def test_theorem_run_bounds_hold_and_constants_consistent(small_run):
 
 
 def test_bound_ratios(small_run):
-    rt = dipnb.bound_ratios(small_run, at_loss=1e-10)
+    rt = dipnb.experiments.bound_ratios(small_run, at_loss=1e-10)
     assert torch.allclose(rt["loss_0"], torch.ones(2))          # (6) is exact at tau = 0
     assert (rt["tau_star"] > 0).all()
     i = int(rt["tau_star"][0])
@@ -84,7 +84,7 @@ def test_dist_to_sigma_prime_fails_outside_ball(small_run):
 
 def test_m_greater_than_n_with_noise_breaks_6():
     """y outside Im(A): the loss floors at 1/2 dist(y, Im A)^2 > 0 although (4) holds."""
-    r = dipnb.theorem_run(n=2, m=3, k=20000, runs=2, steps=300, ref_steps=1500, L_steps=100,
+    r = dipnb.experiments.theorem_run(n=2, m=3, k=20000, runs=2, steps=300, ref_steps=1500, L_steps=100,
                           noise_std=0.3, seed=0)
     A, y = r.problem.A.matrix(), r.problem.y
     proj = (A @ torch.linalg.lstsq(A, y[..., None]).solution)[..., 0]
@@ -95,7 +95,7 @@ def test_m_greater_than_n_with_noise_breaks_6():
 
 
 def test_condition_vs_convergence_consistent_with_theorem_quantities():
-    res = dipnb.condition_vs_convergence(n=2, m=2, ks=(10, 3000), runs=6, steps=1500, seed=4)
+    res = dipnb.experiments.condition_vs_convergence(n=2, m=2, ks=(10, 3000), runs=6, steps=1500, seed=4)
     assert res["cond4"].shape == res["converged"].shape == (2, 6)
     assert np.array_equal(res["cond4"], res["R_prime"] < res["R"])
     # a run where (4) holds and gamma <= 1/L0 converges (the theorem, with L0 for L)
@@ -103,7 +103,7 @@ def test_condition_vs_convergence_consistent_with_theorem_quantities():
     assert res["converged"][-1].all()
     # recompute one cell directly
     net = dipnb.TwoLayerDIP.init(6, 2, 3000, d=1, seed=4 + 1000)
-    A = dipnb.injective_operator(2, 2, runs=6, seed=4 + 1001)
+    A = dipnb.well_conditioned_operator(2, runs=6, seed=4 + 1001, m=2)
     pb = dipnb.Problem.make(A, seed=4 + 1002)
     L0 = dipnb.hessian_norm(net, pb, iters=30)
     th = dipnb.theorem_quantities(net, pb, gamma=0.5 / L0, L=L0)
@@ -112,30 +112,30 @@ def test_condition_vs_convergence_consistent_with_theorem_quantities():
 
 def test_condition_vs_convergence_rejects_bad_input():
     with pytest.raises(ValueError, match="operator"):
-        dipnb.condition_vs_convergence(operator="blur")
+        dipnb.experiments.condition_vs_convergence(operator="blur")
     with pytest.raises(ValueError, match="gamma_L"):
-        dipnb.condition_vs_convergence(gamma_L=2.5)
+        dipnb.experiments.condition_vs_convergence(gamma_L=2.5)
     with pytest.raises(ValueError, match="k"):
-        dipnb.condition_vs_convergence(n=3, ks=(2,))
+        dipnb.experiments.condition_vs_convergence(n=3, ks=(2,))
     with pytest.raises(ValueError, match="gamma_L"):
-        dipnb.theorem_run(gamma_L=2.0)
+        dipnb.experiments.theorem_run(gamma_L=2.0)
 
 
 def test_hessian_norm_in_ball_at_least_at_theta0():
     net = dipnb.TwoLayerDIP.init(2, 2, 500, seed=0)
-    pb = dipnb.Problem.make(dipnb.injective_operator(2, 2, runs=2, seed=1), seed=2)
+    pb = dipnb.Problem.make(dipnb.well_conditioned_operator(2, runs=2, seed=1, m=2), seed=2)
     h0 = dipnb.hessian_norm(net, pb, iters=30)
-    hb = dipnb.hessian_norm_in_ball(net, pb, 5.0, points=3, seed=0)
+    hb = dipnb.experiments.hessian_norm_in_ball(net, pb, 5.0, points=3, seed=0)
     assert (hb >= h0).all()
-    assert torch.allclose(dipnb.hessian_norm_in_ball(net, pb, 5.0, points=0), h0)
+    assert torch.allclose(dipnb.experiments.hessian_norm_in_ball(net, pb, 5.0, points=0), h0)
 
 
 def test_plots_return_figures(small_run):
     import matplotlib.pyplot as plt
-    fig = dipnb.plot_theorem_bounds(small_run.traj, small_run.th, dist=small_run.dist_sigma)
+    fig = dipnb.plotting.plot_theorem_bounds(small_run.traj, small_run.th, dist=small_run.dist_sigma)
     assert len(fig.axes) == 3 and all(len(ax.lines) >= 4 for ax in fig.axes)
     res = dict(ks=np.array([10, 100]), cond4=np.zeros((2, 3), bool), converged=np.ones((2, 3), bool),
                tol=1e-14, steps=10, runs=3, n=2, m=2, operator="injective")
-    fig2 = dipnb.plot_condition_vs_convergence(res)
+    fig2 = dipnb.plotting.plot_condition_vs_convergence(res)
     assert len(fig2.axes[0].lines) == 2
     plt.close("all")

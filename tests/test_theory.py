@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import dipnb
-from dipnb.network import jacobian
+from dipnb.core.network import jacobian
 
 
 @pytest.mark.parametrize("layers", ["W", "both"])

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .._checks import check_choice, check_int, check_positive
-from ..descent import Problem
-from ..network import TwoLayerDIP
+from .._validation import check_choice, check_int, check_positive
+from ..core.problems import Problem
+from ..core.network import TwoLayerDIP
 from ._common import SweepResult
 
 __all__ = ["Job", "SweepResult", "SweepOutput", "sweep", "BACKENDS"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..descent import gradient_descent
+from ..core.descent import gradient_descent
 from ._common import SweepResult
 
 

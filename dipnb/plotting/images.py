@@ -1,4 +1,4 @@
-"""Figures of the image chapters (Fig 3a, Fig 3b, Fig 4). Numerics live in :mod:`dipnb.imaging`;
+"""Figures of the image chapters (Fig 3a, Fig 3b, Fig 4). Numerics live in :mod:`dipnb.experiments.images`;
 these functions only draw, take an optional ``axes`` and return the figure."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .imaging import psnr
+from ..analysis import psnr
+from .style import axes_grid
 
 __all__ = ["plot_image_grid", "plot_fig3a", "plot_fig3a_curves", "plot_noise_amplification",
            "plot_fig3b", "plot_fig4", "plot_early_stopping"]
@@ -72,9 +73,8 @@ def plot_fig3a(res: dict):
 def plot_fig3a_curves(res: dict, axes=None):
     """PSNR of x_τ against τ for each noise level (network: solid; Landweber with the
     network's effective step: dotted), and the residual ‖Ax_τ − y‖ with the noise level."""
-    from .plotting import _axes
 
-    fig, (a1, a2) = _axes(axes, 2)
+    fig, (a1, a2) = axes_grid(axes, 2)
     sig = np.asarray(res["noise_stds"])
     n = np.asarray(res["x_bar"]).size
     for i, s in enumerate(sig):
@@ -164,10 +164,9 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
 def plot_early_stopping(res: dict, tau_dps=(0.9, 1.0, 1.1, 1.2), axes=None):
     """Left: the residual ‖Ax_τ − y‖ with the discrepancy thresholds τ_dp √m σ. Right: PSNR
     along the run, with the oracle best τ and the τ chosen by each threshold."""
-    from .imaging import discrepancy_stop
-    from .plotting import _axes
+    from ..analysis import discrepancy_stop
 
-    fig, (a1, a2) = _axes(axes, 2)
+    fig, (a1, a2) = axes_grid(axes, 2)
     r, ps = np.asarray(res["residual"]), np.asarray(res["psnr"])
     tau = np.arange(len(r))
     m = np.asarray(res["x_bar"]).size

@@ -1,4 +1,5 @@
-"""Figures of the book. Numerics live in the other modules; these functions only draw.
+"""Figures of the Foundations and Theory chapters (01 to 05). Numerics live in the other
+layers; these functions only draw.
 
 Every function takes an optional ``ax`` (or ``axes``) and returns the figure, so a
 chapter shows one line per figure and no matplotlib plumbing.
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["setup_style", "plot_sigma_min_vs_width", "plot_trajectory", "plot_kl_ratio",
+from ..experiments.paper import PAPER
+from .style import axes_grid
+
+__all__ = ["plot_sigma_min_vs_width", "plot_trajectory", "plot_kl_ratio",
            "plot_desingularizers", "plot_rate_vs_descent", "plot_kl_levels", "plot_nu_profile",
            "plot_lipschitz_sweep", "plot_flow_vs_descent", "plot_gamma_sweep",
            "plot_condition4_probability", "plot_width_scaling", "plot_theorem_bounds",
@@ -25,21 +29,13 @@ def setup_style():
     })
 
 
-def _axes(axes, n):
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
-        return fig, list(axes[0])
-    axes = list(np.atleast_1d(axes))
-    return axes[0].figure, axes
 
 
 def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W"):
     """Left: :math:`\\sigma_{\\min}(J_g(0))^2` against k (median and 10--90% band over runs)
     with its wide-network limit. Right: the relative deviation from the limit, with a
     :math:`k^{-1/2}` guide."""
-    fig, (a0, a1) = _axes(axes, 2)
+    fig, (a0, a1) = axes_grid(axes, 2)
     ks, s2, lim = np.asarray(res["ks"]), np.asarray(res["sigma"]) ** 2, float(res["limit"])
     lo, med, hi = np.quantile(s2, [0.1, 0.5, 0.9], axis=1)
     a0.fill_between(ks, lo, hi, alpha=0.25, label="10–90% of runs")
@@ -62,7 +58,7 @@ def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W")
 def plot_trajectory(traj, axes=None, tol: float | None = None, runs=None):
     """Loss, :math:`\\|x_\\tau - \\bar x\\|` and :math:`\\|\\theta_\\tau - \\theta_0\\|`
     against τ, one line per run; each run is drawn up to the iteration where it stopped."""
-    fig, axes = _axes(axes, 3)
+    fig, axes = axes_grid(axes, 3)
     steps = np.asarray(traj.steps)
     stop = traj.stop_step.cpu().numpy()
     runs = range(traj.loss.shape[1]) if runs is None else runs
@@ -84,9 +80,9 @@ def plot_trajectory(traj, axes=None, tol: float | None = None, runs=None):
 
 def plot_kl_ratio(checks: dict, axes=None):
     """The KL inequality (3) on samples of a sublevel set: :math:`\\psi'(f)\\|\\nabla f\\|`
-    against f, one panel per entry of ``checks`` (label -> :class:`dipnb.losses.KLCheck`),
+    against f, one panel per entry of ``checks`` (label -> :class:`dipnb.theory.kl.KLCheck`),
     with the line 1 below which (3) fails."""
-    fig, axes = _axes(axes, len(checks))
+    fig, axes = axes_grid(axes, len(checks))
     for ax, (label, chk) in zip(axes, checks.items()):
         f, ratio = chk.f.cpu().numpy(), chk.ratio.cpu().numpy()
         for r in range(f.shape[0]):
@@ -118,8 +114,7 @@ def plot_desingularizers(psis: dict, r0: float = 10.0, loss0: float = 1.0, slope
     taus = np.logspace(0, 5, 300) if taus is None else np.asarray(taus, dtype=float)
     for label, psi in psis.items():
         c = float(np.asarray(psi.c).ravel()[0])
-        from dipnb.losses import Desingularizer
-        p1 = Desingularizer(c, psi.alpha)
+        p1 = type(psi)(c, psi.alpha)          # the same ψ with a scalar constant
         line, = axes[0].plot(s, p1.psi(s), label=label)
         axes[1].plot(s, p1.Psi(s), color=line.get_color())
         t = p1.Psi(s)
@@ -144,7 +139,7 @@ def plot_rate_vs_descent(curves: dict, axes=None, tol: float | None = None):
     and ``bound`` (T, R), optionally ``stop`` (R,), the iteration where each run stopped (its
     loss is drawn up to there). Left: τ linear (a geometric decay is a straight line); right: τ
     logarithmic (a polynomial decay is a straight line)."""
-    fig, axes = _axes(axes, 2)
+    fig, axes = axes_grid(axes, 2)
     for label, cur in curves.items():
         steps = np.asarray(cur["steps"], dtype=float)
         loss, bound = np.asarray(cur["loss"]), np.asarray(cur["bound"])
@@ -172,7 +167,7 @@ def plot_kl_levels(r0s, mu, hess_min, axes=None):
     """The KL (Poisson) loss: its strong-convexity modulus :math:`\\mu(r_0) = \\min_i y_i/v_{\\max,i}^2`
     on :math:`[\\mathcal L_y < r_0]` and the smallest Hessian eigenvalue :math:`\\min_i y_i/v_i^2`
     seen on samples of the set, against :math:`r_0`; one line per run (arrays of shape (N, R))."""
-    fig, (ax,) = _axes(axes, 1)
+    fig, (ax,) = axes_grid(axes, 1)
     r0s = np.asarray(r0s, dtype=float)
     mu, hess_min = np.asarray(mu).reshape(len(r0s), -1), np.asarray(hess_min).reshape(len(r0s), -1)
     for r in range(mu.shape[1]):
@@ -189,8 +184,8 @@ def plot_kl_levels(r0s, mu, hess_min, axes=None):
 def plot_nu_profile(prof: dict, axes=None):
     """Left: :math:`\\nu_1` against :math:`\\gamma L` (the theorem's range :math:`\\gamma L \\le 1`
     shaded). Right: :math:`\\nu_2/L` against :math:`\\gamma L`, with the numerical minimiser of
-    :func:`dipnb.stepsize.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
-    fig, (a0, a1) = _axes(axes, 2)
+    :func:`dipnb.experiments.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
+    fig, (a0, a1) = axes_grid(axes, 2)
     x, L = np.asarray(prof["gammaL"]), float(prof["L"])
     for ax in (a0, a1):
         ax.axvspan(x.min(), 1.0, color="C2", alpha=0.08, label=r"$\gamma \leq 1/L$ (Theorem III.1)")
@@ -211,10 +206,10 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
     """The measured L against the estimate (10), medians over runs, as ``vary`` (``"k"``,
     ``"n"`` or ``"m"``) changes. Left: the values; right: the measured L (max along the
     trajectory) divided by :math:`\\|A\\|^2C_{\\phi'}^2`, by the first term of (10) and by
-    the whole of (10). ``res`` is the output of :func:`dipnb.stepsize.lipschitz_sweep`."""
+    the whole of (10). ``res`` is the output of :func:`dipnb.experiments.lipschitz_sweep`."""
     if vary not in ("k", "n", "m"):
         raise ValueError(f"unknown vary {vary!r}; accepted: ['k', 'n', 'm']")
-    fig, (a0, a1) = _axes(axes, 2)
+    fig, (a0, a1) = axes_grid(axes, 2)
     xv = np.asarray(res[vary])
     med = lambda key: np.median(np.asarray(res[key]), axis=1)
     curves = [("L_traj", "measured L (max along GD)", "C0", "o-"),
@@ -247,14 +242,14 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
 
 def plot_flow_vs_descent(gap: dict, run: int = 0, show=None, axes=None):
     """Gradient descent against the gradient flow (output of
-    :func:`dipnb.stepsize.flow_descent_gap`). Left: loss against :math:`t = \\gamma\\tau` for
+    :func:`dipnb.experiments.flow_descent_gap`). Left: loss against :math:`t = \\gamma\\tau` for
     run ``run``, the flow as a line and descent as markers for the step sizes ``show``
     (default: the three largest). Middle: the paths of :math:`h` projected on the two
     principal directions of the flow's path. Right: the largest gap
     :math:`\\|\\theta_\\tau - \\theta(\\gamma\\tau)\\|` against γ (each run), with a slope-1 guide."""
-    from .stepsize import project_paths
+    from ..analysis import project_paths
 
-    fig, (a0, a1, a2) = _axes(axes, 3)
+    fig, (a0, a1, a2) = axes_grid(axes, 3)
     g = np.asarray(gap["gammas"])
     show = list(np.argsort(-g)[:3]) if show is None else [int(np.flatnonzero(np.isclose(g, s))[0]) for s in show]
     flow = gap["flow"]
@@ -282,14 +277,14 @@ def plot_flow_vs_descent(gap: dict, run: int = 0, show=None, axes=None):
     return fig
 
 
-def plot_gamma_sweep(res: dict, axes=None, paper_threshold: float = 10 ** 1.6):
-    """Gradient descent over a grid of γ (output of :func:`dipnb.stepsize.gamma_sweep`).
+def plot_gamma_sweep(res: dict, axes=None, paper_threshold: float = 10 ** PAPER["threshold_log10_gamma"]):
+    """Gradient descent over a grid of γ (output of :func:`dipnb.experiments.gamma_sweep`).
     Left: fraction of runs that converged against γ, one line per width k, with the median
     1/L0, 2/L0 and linearised critical step :math:`2/(C_{\\phi'}^2\\|A\\|^2)`, and the paper's
     :math:`10^{1.6}`. Middle: loss after the step budget, each run, marker by status.
     Right: :math:`\\gamma L_{\\mathrm{final}}` (Hessian norm where the run stopped) for the
     converged runs, against the linear-stability limit 2."""
-    fig, (a0, a1, a2) = _axes(axes, 3)
+    fig, (a0, a1, a2) = axes_grid(axes, 3)
     g, ks = np.asarray(res["gammas"]), np.asarray(res["ks"])
     marks = {"converged": "o", "stalled": "x", "nonfinite": "*", "max_steps": "^"}
     for a, k in enumerate(ks):
@@ -328,14 +323,14 @@ def plot_gamma_sweep(res: dict, axes=None, paper_threshold: float = 10 ** 1.6):
 def plot_condition4_probability(res: dict, nu1s=(1.0, 2.0), bound=None, promised=None, C: float = 1.0,
                                 C_prime: float = 1.0, d: int | None = None, ax=None):
     """Empirical probability that condition (4) holds against the width k, one colour per m
-    and one line style per :math:`\\nu_1`, from :func:`dipnb.corollary.condition4_sweep`.
+    and one line style per :math:`\\nu_1`, from :func:`dipnb.experiments.condition4_sweep`.
 
     ``bound``: optional dict ``m -> width`` drawn as vertical dotted lines (the corollary's
     bound, e.g. its median over runs); ``promised``: the probability the corollary promises
     (horizontal line); C, C', d are written on the figure."""
     import matplotlib.pyplot as plt
 
-    from .corollary import condition4_probability
+    from ..analysis import condition4_probability
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.0, 3.8))
@@ -370,7 +365,7 @@ def plot_width_scaling(results, printed=None, axes=None):
     slopes; ``printed`` (dict param -> exponent) adds a dashed line with the paper's
     printed exponent, anchored at the first empirical point."""
     results = list(results)
-    fig, axes = _axes(axes, len(results))
+    fig, axes = axes_grid(axes, len(results))
     names = {"n": "n", "m": "m", "kappa": r"\kappa(A)"}
     for ax, r in zip(axes, results):
         x = np.asarray(r["values"], dtype=float)
@@ -406,7 +401,7 @@ def plot_theorem_bounds(traj, th, dist=0.0, axes=None, runs=None, title: str | N
     not finite (e.g. (8) for a non-injective A) is not drawn and the panel says so."""
     import torch
 
-    fig, axes = _axes(axes, 3)
+    fig, axes = axes_grid(axes, 3)
     steps = np.asarray(traj.steps)
     tau = torch.as_tensor(steps)
     stop = traj.stop_step.cpu().numpy()

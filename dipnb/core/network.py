@@ -25,23 +25,17 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_layers, check_shape
+from .._validation import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_layers, check_shape
+from .._random import make_generator, network_seed
 from .activations import Activation, get_activation
 
 __all__ = [
     "TwoLayerDIP", "State", "forward", "jacobian", "jacobian_gram",
-    "sigma_min_jacobian", "gradients", "V_INITS", "make_generator",
+    "sigma_min_jacobian", "gradients", "V_INITS", "draw_initial_state", "draw_networks",
 ]
 
 #: Output-layer initialisations satisfying A-8, with their entry bound D.
 V_INITS = {"rademacher": 1.0, "uniform": math.sqrt(3.0)}
-
-
-def make_generator(seed: int, device="cpu") -> torch.Generator:
-    """A seeded ``torch.Generator`` on ``device`` (every random draw in dipnb takes one)."""
-    g = torch.Generator(device=torch.device(device))
-    g.manual_seed(int(seed))
-    return g
 
 
 @dataclass
@@ -288,3 +282,33 @@ def jacobian(u, W, V, activation="sigmoid", layers: str = "W") -> torch.Tensor:
         JW = (V * act.dphi(h)[:, None, :])[:, :, :, None] * u[:, None, None, :] / math.sqrt(k)
         blocks.append(JW.reshape(R, n, k * d))
     return torch.cat(blocks, dim=2)
+
+
+# --- reduced draws (h0 = W0 u, V0) for the sweeps ---------------------------------------
+
+def draw_initial_state(runs: int, n: int, k: int, seed: int, device="cpu"):
+    """``h0`` (runs, k) iid N(0, 1) and Rademacher ``V0`` (runs, n, k), in float64.
+
+    This is the law of :meth:`dipnb.TwoLayerDIP.init` (``v_init="rademacher"``) for
+    :math:`h_0 = W_0u`, whatever d (A-6, A-7), drawn without materialising ``W0`` and
+    with the ±1 entries generated directly as floats (about 3x cheaper)."""
+    g = make_generator(seed, device)
+    h = torch.randn(runs, k, dtype=DEFAULT_DTYPE, device=device, generator=g)
+    V = torch.randint(0, 2, (runs, n, k), dtype=DEFAULT_DTYPE, device=device, generator=g).mul_(2).sub_(1)
+    return h, V
+
+
+def draw_networks(runs: int, n: int, k: int, seed: int = 0, activation="sigmoid",
+                  device="cpu") -> TwoLayerDIP:
+    """``runs`` networks (9) of width ``k`` drawn by A-6..A-8 with Rademacher ``V0``, as ``d = 1`` networks.
+
+    Under A-6 and A-7, :math:`h_0 = W_0u \\sim N(0, I_k)` whatever d, and training the hidden
+    layer only depends on :math:`h = Wu` (see the module docstring): a network with d = 1,
+    u = 1 and :math:`W_0 = h_0` has the same dynamics as any d. The draw is the one of
+    :func:`dipnb.experiments.condition4_sweep` at the same ``(seed, n, k)`` whenever
+    ``runs * n * k <= 2**22`` (its default chunk), so both see the same networks there.
+    """
+    runs, n, k = check_int("runs", runs), check_int("n", n), check_int("k", k)
+    h, V = draw_initial_state(runs, n, k, network_seed(seed, n, k, 0, 0), device)
+    u = torch.ones(runs, 1, dtype=h.dtype, device=h.device)
+    return TwoLayerDIP(u, h[:, :, None], V, activation, V_INITS["rademacher"])

@@ -14,77 +14,24 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._checks import check_finite, check_int, check_layers, check_positive, check_shape
+from .._validation import check_int, check_layers, check_positive
 from .losses import Loss, get_loss
-from .network import State, TwoLayerDIP, forward, gradients, make_generator
-from .operators import LinearOperator
+from .network import State, TwoLayerDIP, forward, gradients
+from .problems import Problem
 
-__all__ = ["Problem", "Trajectory", "gradient_descent", "log_steps", "STATUSES"]
+__all__ = ["Trajectory", "gradient_descent", "log_steps", "STATUSES", "ImageRun", "train_image"]
 
 #: Final status of a run: reached ``tol``; loss stopped decreasing; loss NaN/inf;
 #: still decreasing when the step budget ran out.
 STATUSES = ("converged", "stalled", "nonfinite", "max_steps")
 
 
-@dataclass
-class Problem:
-    """An inverse problem (1): :math:`y = A\\bar x + \\varepsilon`, batched over runs.
-
-    Attributes
-    ----------
-    A : LinearOperator
-    x_bar : Tensor, shape (R, n)
-    noise : Tensor, shape (R, m)
-    """
-
-    A: LinearOperator
-    x_bar: torch.Tensor
-    noise: torch.Tensor
-
-    def __post_init__(self):
-        check_finite("x_bar", self.x_bar)
-        check_finite("noise", self.noise)
-        R = check_shape("x_bar", self.x_bar, (None, self.A.n)).shape[0]
-        check_shape("noise", self.noise, (R, self.A.m))
-        if self.A.runs not in (1, R):
-            raise ValueError(f"the operator has {self.A.runs} runs; accepted: 1 or {R} (as x_bar)")
-
-    @classmethod
-    def make(cls, A: LinearOperator, x_bar: torch.Tensor | None = None, noise_std: float = 0.0,
-             runs: int | None = None, seed: int = 0) -> "Problem":
-        """Build a problem; ``x_bar`` defaults to iid N(0, 1) entries (Section IV) and
-        the noise is iid :math:`N(0, \\sigma^2)` with ``noise_std`` = σ."""
-        check_positive("noise_std", noise_std, allow_zero=True)
-        runs = A.runs if runs is None else check_int("runs", runs)
-        g = make_generator(seed, A.device)
-        if x_bar is None:
-            x_bar = torch.randn(runs, A.n, dtype=A.dtype, device=A.device, generator=g)
-        x_bar = x_bar.reshape(-1, A.n)
-        noise = noise_std * torch.randn(x_bar.shape[0], A.m, dtype=A.dtype, device=A.device, generator=g)
-        return cls(A, x_bar, noise)
-
-    @property
-    def runs(self) -> int:
-        return self.x_bar.shape[0]
-
-    def subset(self, idx) -> "Problem":
-        """The runs ``idx`` (an index, slice or list) as a problem of their own."""
-        idx = [idx] if isinstance(idx, int) else idx
-        return Problem(self.A.subset(idx), self.x_bar[idx], self.noise[idx])
-
-    @property
-    def y_bar(self) -> torch.Tensor:
-        """Noiseless observation :math:`\\bar y = A\\bar x`."""
-        return self.A.A(self.x_bar)
-
-    @property
-    def y(self) -> torch.Tensor:
-        return self.y_bar + self.noise
 
 
 def log_steps(steps: int, per_decade: int = 20) -> np.ndarray:
@@ -300,3 +247,111 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
                 out[key][i] = last[key]
     return Trajectory(rec, out["loss"], out["error"], out["dist"], list(status), stop_step, s,
                       gamma, layers, steps, out.get("dist_ref"))
+
+
+# --- one large run of both layers (the images of Fig 3 and 4) -------------------------------
+
+@dataclass
+class ImageRun:
+    """What :func:`train_image` records (one run, every step τ = 0..steps).
+
+    Attributes
+    ----------
+    loss, error, residual, psnr : ndarray, shape (steps + 1,)
+        :math:`\\frac12\\|Ax_\\tau - y\\|^2`, :math:`\\|x_\\tau - \\bar x\\|`, :math:`\\|Ax_\\tau - y\\|`
+        and PSNR of :math:`x_\\tau` against :math:`\\bar x`.
+    snap_steps : ndarray (S,), snapshots : ndarray (S, n) float32
+        :math:`x_\\tau` at the requested iterations.
+    best_step, best_x : the iterate of smallest error (the oracle stopping time).
+    dp_step, dp_x : the iterate where :func:`discrepancy_stop` stops (-1 / NaN if never).
+    x_final : ndarray (n,), the last iterate.
+    seconds_per_step : float
+    """
+
+    loss: np.ndarray
+    error: np.ndarray
+    residual: np.ndarray
+    psnr: np.ndarray
+    snap_steps: np.ndarray
+    snapshots: np.ndarray
+    best_step: int
+    best_x: np.ndarray
+    dp_step: int
+    dp_x: np.ndarray
+    x_final: np.ndarray
+    seconds_per_step: float
+
+    def arrays(self, prefix: str = "") -> dict:
+        return {prefix + k: np.asarray(v) for k, v in self.__dict__.items() if k != "state"}
+
+
+def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, snapshots=(),
+                dp_threshold: float | None = None, progress: bool = False,
+                return_state: bool = False) -> ImageRun:
+    """Gradient descent (2) on both layers of one network (9), ½-MSE loss, for ``steps`` steps.
+
+    Same iterates as ``dipnb.gradient_descent(net, problem, gamma, steps, layers="both",
+    tol=0, stall_window=None)``, computed with an in-place rank-one update of V
+    (:math:`\\nabla_V = r\\phi(h)^T/\\sqrt k`) so that a step reads V three times and
+    allocates nothing of size nk. Records the curves at every step.
+
+    Parameters
+    ----------
+    net, problem : one run each (``runs == 1``).
+    gamma : float, the step size.
+    snapshots : iterable of int, iterations at which to keep :math:`x_\\tau` (float32).
+    dp_threshold : float or None
+        If given, keep the first iterate with :math:`\\|Ax_\\tau - y\\| \\le` ``dp_threshold``
+        (:func:`discrepancy_stop` with the threshold :math:`\\tau_{dp}\\sqrt m\\,\\sigma`).
+    return_state : bool
+        Also attach the final :class:`dipnb.State` as ``.state`` (not saved by :meth:`ImageRun.arrays`).
+    """
+    if net.runs != 1 or problem.runs != 1:
+        raise ValueError(f"train_image trains one run; got {net.runs} networks and {problem.runs} problems")
+    if problem.A.n != net.n:
+        raise ValueError(f"operator acts on R^{problem.A.n} but the network outputs R^{net.n}")
+    steps = check_int("steps", steps, low=0)
+    check_positive("gamma", gamma)
+    snaps = sorted({check_int("snapshot", int(t), low=0, high=steps) for t in snapshots})
+    act, A = net.activation, problem.A
+    sk = math.sqrt(net.k)
+    h = net.h0.clone()
+    V = net.V0.clone()
+    y, x_bar = problem.y, problem.x_bar
+    un2 = float(net.u_norm2[0])
+    curves = {key: np.empty(steps + 1) for key in ("loss", "error", "residual")}
+    kept, best, best_x, dp_step, dp_x = [], math.inf, None, -1, None
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    for tau in tqdm(range(steps + 1), disable=not progress, desc="GD (image)", leave=False):
+        phi = act.phi(h)
+        x = torch.einsum("rnk,rk->rn", V, phi) / sk
+        res = A.A(x) - y
+        rn = res.norm().item()
+        err = (x - x_bar).norm().item()
+        curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
+        if not (math.isfinite(rn) and math.isfinite(err)):
+            raise FloatingPointError(f"the loss became non-finite at step {tau} (gamma={gamma:g} too large?)")
+        if tau in snaps:
+            kept.append(x[0].cpu().numpy().astype(np.float32))
+        if err < best:
+            best, best_step, best_x = err, tau, x[0].cpu().numpy().copy()
+        if dp_threshold is not None and dp_step < 0 and rn <= dp_threshold:
+            dp_step, dp_x = tau, x[0].cpu().numpy().copy()
+        if tau == steps:
+            break
+        r = A.A_adjoint(res)                                   # A^T grad L(Ax), shape (1, n)
+        gh = act.dphi(h) * torch.einsum("rnk,rn->rk", V, r) / sk
+        V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
+        h = h - (gamma * un2) * gh
+    sps = (time.perf_counter() - t0) / max(steps, 1)
+    n = net.n
+    mse = np.maximum(curves["error"], 1e-300) ** 2 / n          # PSNR from the error: MSE = ||x - x_bar||^2 / n
+    out = ImageRun(curves["loss"], curves["error"], curves["residual"], 10 * np.log10(255.0 ** 2 / mse),
+                   np.array(snaps, dtype=int), np.array(kept, dtype=np.float32).reshape(len(kept), n),
+                   int(best_step), best_x, int(dp_step),
+                   dp_x if dp_x is not None else np.full(n, np.nan), x[0].cpu().numpy(), sps)
+    if return_state:
+        out.state = State(h, V)
+    return out

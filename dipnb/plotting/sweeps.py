@@ -1,4 +1,4 @@
-"""Figures of the training sweeps (Fig 1, Fig 2, the step-size threshold), from :mod:`dipnb.sweeps`.
+"""Figures of the training sweeps (Fig 1, Fig 2, the step-size threshold), from :mod:`dipnb.experiments`.
 
 Each function takes the dict returned by the sweep (or the arrays of its saved result)
 and returns the matplotlib Figure; nothing is computed here but medians and interpolations.
@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .corollary import condition4_probability, width_at_probability
+from ..analysis import condition4_probability, width_at_probability
+from ..experiments.paper import PAPER
 
 __all__ = ["plot_fig1", "plot_fig2", "plot_gamma_threshold"]
 
@@ -40,7 +41,7 @@ def _width_line(ax, ks, prob, level, style, label):
 
 
 def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None):
-    """Fig 1 of the paper from :func:`dipnb.sweeps.fig1_sweep`: two heat maps over (log10 k, m).
+    """Fig 1 of the paper from :func:`dipnb.experiments.fig1_sweep`: two heat maps over (log10 k, m).
 
     Left (Fig 1a): probability that condition (4) holds at initialisation with constant
     ``nu1`` (default: the one of the sweep). Right (Fig 1b): probability that gradient
@@ -50,8 +51,6 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     (red stars: :math:`10^{6.8}` for the bound, :math:`10^{2.5}` for convergence).
     """
     import matplotlib.pyplot as plt
-
-    from .sweeps import PAPER
 
     nu1 = float(res["nu1"]) if nu1 is None else float(nu1)
     ms = np.asarray(res["ms"]).astype(int)
@@ -96,8 +95,8 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     return fig
 
 
-def plot_fig2(res: dict, paper_threshold: float = 10 ** 1.6, ax=None):
-    """Fig 2 of the paper from :func:`dipnb.sweeps.fig2_sweep`: probability of convergence
+def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_gamma"], ax=None):
+    """Fig 2 of the paper from :func:`dipnb.experiments.fig2_sweep`: probability of convergence
     over (log10 γ, n), with per n the measured failure threshold (red), the median
     :math:`2/L_0` (white dashed, :math:`L_0` the Hessian norm at :math:`\\theta_0`), the
     median :math:`1/L` of the estimate (10) with constant 1 (white dotted) and the paper's
@@ -126,8 +125,8 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** 1.6, ax=None):
     return fig
 
 
-def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** 1.6, axes=None):
-    """The unshown step-size experiment from :func:`dipnb.sweeps.gamma_threshold_sweep`.
+def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_gamma"], axes=None):
+    """The unshown step-size experiment from :func:`dipnb.experiments.gamma_threshold_sweep`.
 
     Left: fraction of runs that converged against γ, one line per width k, and the
     paper's :math:`10^{1.6}`. Right: against k, the measured failure threshold (where half
@@ -148,7 +147,7 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** 1.6, axes=Non
     a0.set(xscale="log", xlabel=r"$\gamma$", ylabel="fraction converged", ylim=(-0.05, 1.05),
            title=f"n = {res['n']}, m = {res['m']}, {res['runs']} runs, $\\tau \\leq {res['steps']:g}$")
     a0.legend(fontsize=6.5)
-    from .sweeps import failure_threshold
+    from ..analysis import failure_threshold
 
     thr = np.where(np.isfinite(res["threshold"]), res["threshold"], np.nan)
     a1.plot(ks, thr, "o-", color="C3", label="measured: half the runs fail from")

@@ -1,11 +1,11 @@
-"""The quantities of Theorem III.1 and Corollary III.2, computed for a given problem.
+"""The quantities of Theorem III.1, computed for a given problem and network.
 
 Everything is batched over runs (shape (R,)). The paper is short and leaves some
 constants implicit; what this module uses, and why, is stated in each docstring:
 
 * :math:`\\sigma_{\\min}(J_g(0))` is the smallest singular value of the Jacobian
   as a map onto :math:`R^n` (square root of the smallest eigenvalue of the
-  n×n Gram matrix), see :func:`dipnb.network.sigma_min_jacobian`.
+  n×n Gram matrix), see :func:`dipnb.sigma_min_jacobian`.
 * :math:`\\mathrm{Lip}_{B(\\theta_0,R)}(J_g)` is bounded in closed form
   (:func:`jacobian_lipschitz`), which turns the implicit definition of ``R`` in
   (5) into an explicit formula (:func:`radius_R`).
@@ -22,17 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import DEFAULT_DTYPE, check_choice, check_int, check_layers, check_positive
-from .descent import Problem, gradient_descent
-from .losses import Desingularizer, Loss, get_loss
-from .network import State, TwoLayerDIP, forward, jacobian_gram
-from .operators import gaussian_operator, well_conditioned_operator
+from .._validation import check_int, check_layers, check_positive
+from ..core.descent import gradient_descent
+from ..core.losses import Desingularizer, Loss, get_loss
+from ..core.network import State, TwoLayerDIP, forward, jacobian_gram
+from ..core.problems import Problem
 
-__all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "L_eq10", "hessian_norm",
-           "estimate_L", "TheoremIII1", "theorem_quantities", "corollary_width",
-           "corollary_probability", "sigma_min_nonzero_jacobian", "injective_operator", "TheoremRun",
-           "dist_to_sigma_prime", "theorem_run", "bound_ratios", "condition_vs_convergence",
-           "hessian_norm_in_ball"]
+__all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "nu_profile", "L_eq10", "hessian_norm",
+           "hessian_parts", "estimate_L", "TheoremIII1", "theorem_quantities",
+           "sigma_min_nonzero_jacobian", "dist_to_sigma_prime"]
 
 
 def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
@@ -112,6 +110,41 @@ def nu2(gamma, L):
     return (1 + gamma * L) ** 2 / (gamma - gamma ** 2 * L / 2)
 
 
+def nu_profile(gammaL=None, L: float = 1.0) -> dict:
+    """:math:`\\nu_1` and :math:`\\nu_2` of Theorem III.1 on a grid of :math:`\\gamma L`.
+
+    :math:`\\nu_1` depends on γ and L through :math:`\\gamma L` only, and
+    :math:`\\nu_2 = L\\,f(\\gamma L)` with :math:`f(x) = (1+x)^2/(x - x^2/2)`; the
+    minimiser of :math:`\\nu_2` over γ is found numerically (bounded Brent search on
+    :math:`]0, 2/L[`), for comparison with the paper's claim :math:`\\gamma = 1/(2L)`,
+    :math:`\\nu_2 = 6L`.
+
+    Parameters
+    ----------
+    gammaL : array-like in ]0, 2[, optional
+        Default: 400 points spread logarithmically in [1e-2, 1.99].
+    L : float
+        Lipschitz constant (> 0) used for :math:`\\nu_2` (ν1 does not depend on it).
+
+    Returns
+    -------
+    dict with ``gammaL``, ``nu1``, ``nu2`` (arrays), ``L``, ``gamma_star`` (the
+    numerical minimiser of ν2) and ``nu2_star`` (its minimum).
+    """
+    from scipy.optimize import minimize_scalar
+
+    check_positive("L", L)
+    x = np.geomspace(1e-2, 1.99, 400) if gammaL is None else np.asarray(gammaL, dtype=np.float64)
+    if x.size == 0 or not np.all((x > 0) & (x < 2)):
+        raise ValueError(f"gammaL must lie in ]0, 2[ (nu1, nu2 are undefined beyond), got "
+                         f"[{x.min() if x.size else 'empty'}, {x.max() if x.size else ''}]")
+    g = torch.as_tensor(x / L, dtype=torch.float64)
+    opt = minimize_scalar(lambda gm: float(nu2(gm, L)), bounds=(1e-9 / L, (2 - 1e-9) / L),
+                          method="bounded", options={"xatol": 1e-12 / L})
+    return {"gammaL": x, "nu1": nu1(g, L).numpy(), "nu2": nu2(g, L).numpy(), "L": float(L),
+            "gamma_star": float(opt.x), "nu2_star": float(opt.fun)}
+
+
 def L_eq10(A_norm, residual_norm, n: int, k: int, const: float = 1.0):
     """The estimate (10): :math:`L \\lesssim \\|A\\|^2 n/k + \\|A\\|\\,\\|y - y_0\\|\\sqrt{n/k}`.
 
@@ -161,6 +194,45 @@ def hessian_norm(net: TwoLayerDIP, problem: Problem, state: State | None = None,
         lam = per_run_norm(Hv)
         vecs = [h.detach() for h in Hv]
     return lam.detach()
+
+
+def hessian_parts(net: TwoLayerDIP, problem: Problem, state: State | None = None) -> dict:
+    """The two parts of the Hessian of :math:`W \\mapsto \\frac12\\|Ag(u, W) - y\\|^2`, exactly.
+
+    Training the hidden layer only, in the coordinates of :func:`dipnb.hessian_norm`
+    (:math:`h = h_\\tau + \\|u\\|a`, same non-zero spectrum as the Hessian in W),
+
+    .. math::
+       H = \\underbrace{\\|u\\|^2 J_h^\\top A^\\top A J_h}_{\\text{Gauss--Newton}}
+         + \\underbrace{\\|u\\|^2\\,\\mathrm{diag}\\big(\\phi''(h)\\odot V^\\top r\\big)/\\sqrt k}_{\\text{residual}},
+       \\qquad J_h = V\\mathrm{diag}(\\phi'(h))/\\sqrt k,\\quad r = A^\\top(Ag - y).
+
+    The Gauss--Newton norm is :math:`\\lambda_{\\max}(A\\,J_gJ_g^\\top A^\\top)`, which tends
+    to :math:`\\|A\\|^2C_{\\phi'}^2` for wide networks (:math:`J_gJ_g^\\top \\to C_{\\phi'}^2 I`);
+    the residual norm is :math:`\\|u\\|^2\\max_j|\\phi''(h_j)(V^\\top r)_j|/\\sqrt k`, at most
+    :math:`B D\\sqrt{n/k}\\,\\|A\\|\\,\\|y - y_\\tau\\|`: the second term of (10).
+    The top absolute eigenvalue of H lies between
+    :math:`|\\text{GN} - \\text{res}|` and :math:`\\text{GN} + \\text{res}`.
+
+    Returns
+    -------
+    dict of tensors (R,): ``gauss_newton``, ``residual``, ``A_norm2_Cdphi2``
+    (:math:`\\|A\\|^2C_{\\phi'}^2`), ``residual_bound`` (:math:`BD\\sqrt{n/k}\\|A\\|\\|y-y_\\tau\\|`).
+    """
+    s = net.initial_state() if state is None else state
+    act, k = net.activation, net.k
+    M = problem.A.matrix()
+    G = net.gram(s, layers="W")                                  # includes ||u||^2
+    gn = torch.linalg.eigvalsh(M @ G @ M.transpose(1, 2))[:, -1]
+    x = forward(s.h, s.V, act)
+    res_v = problem.A.A(x) - problem.y
+    r = problem.A.A_adjoint(res_v)
+    diag = act.d2phi(s.h) * torch.einsum("rnk,rn->rk", s.V, r) / math.sqrt(k)
+    residual = net.u_norm2 * diag.abs().amax(1)
+    A_norm = problem.A.norm.expand(net.runs)
+    return {"gauss_newton": gn, "residual": residual,
+            "A_norm2_Cdphi2": A_norm ** 2 * act.C_dphi ** 2,
+            "residual_bound": act.B * net.D * math.sqrt(net.n / k) * A_norm * res_v.norm(dim=1)}
 
 
 def estimate_L(net: TwoLayerDIP, problem: Problem, gamma, steps: int, layers: str = "W",
@@ -264,6 +336,27 @@ class TheoremIII1:
             first = self.psi.psi(self.loss_bound(tau)) / lam
             return first + (1 + self.A_norm / lam) * dist + self.noise_norm / lam
 
+    _SCALARS = ("sigma_A", "A_norm", "lambda_min", "sigma0", "lip_J", "R", "R_prime", "L", "gamma",
+                "nu1", "nu2", "L_eq10", "loss0", "noise_norm")
+
+    def scalars(self, run: int = 0) -> dict:
+        """The constants of run ``run`` as plain floats (with ψ's ``psi_c`` and ``psi_alpha``),
+        e.g. to save them with a result; :meth:`from_scalars` rebuilds the object."""
+        out = {key: float(getattr(self, key)[run]) for key in self._SCALARS}
+        c = self.psi.c
+        out.update(psi_c=float(c[run] if torch.is_tensor(c) and c.ndim else c), psi_alpha=float(self.psi.alpha))
+        return out
+
+    @classmethod
+    def from_scalars(cls, d: dict, layers: str) -> "TheoremIII1":
+        """One run's :class:`TheoremIII1` from the dict of :meth:`scalars` (e.g. a saved result)."""
+        missing = [key for key in cls._SCALARS + ("psi_c", "psi_alpha") if key not in d]
+        if missing:
+            raise ValueError(f"from_scalars needs the keys of TheoremIII1.scalars(); missing {missing}")
+        as1 = lambda v: torch.as_tensor([float(v)], dtype=torch.float64)  # noqa: E731
+        psi = Desingularizer(float(d["psi_c"]), float(d["psi_alpha"]))
+        return cls(**{key: as1(d[key]) for key in cls._SCALARS}, psi=psi, layers=check_layers(layers))
+
     def table(self) -> dict:
         """The scalar constants as a dict of Python lists (handy for printing)."""
         keys = ["sigma_A", "A_norm", "lambda_min", "sigma0", "lip_J", "R", "R_prime", "L", "L_eq10",
@@ -322,43 +415,6 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
         loss0=loss0, noise_norm=problem.noise.norm(dim=1), psi=psi, layers=layers)
 
 
-def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float = 1.0,
-                    C_prime: float = 1.0) -> torch.Tensor:
-    """The width that Corollary III.2 asks for, shape (R,):
-
-    .. math::
-       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,\\rho^2\\Big)^4,
-       \\qquad \\rho = C\\|A\\|\\sqrt{n\\log d} + \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
-
-    The paper leaves C and C' unnamed ("depend only on the activation and D");
-    they are parameters here, 1 by default. For ½-MSE, :math:`L_{\\mathcal L,0} = 1`
-    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n \\rho^4`.
-    """
-    d = check_int("d", d, low=2)
-    check_positive("C", C)
-    check_positive("C_prime", C_prime)
-    loss = get_loss(loss)
-    A, n, m = problem.A, problem.A.n, problem.A.m
-    rho = (C * A.norm * math.sqrt(n * math.log(d))
-           + math.sqrt(m) * (problem.y_bar.abs().amax(1) + problem.noise.abs().amax(1)))
-    LL0 = loss.grad_ratio_bound(problem.y, rho)
-    if not torch.isfinite(LL0).all():  # e.g. the KL loss: no finite width is guaranteed
-        return torch.full_like(rho, math.inf)
-    s = LL0 / 2 * rho ** 2
-    psi = loss.desingularizer(problem.y, s)
-    return C_prime * A.sigma_min ** -4 * n * psi.psi(s) ** 4
-
-
-def corollary_probability(n: int, d: int) -> float:
-    """The probability :math:`1 - 2n^{-1} - d^{-1}` with which Corollary III.2 gives (4)."""
-    return 1 - 2 / check_int("n", n) - 1 / check_int("d", d)
-
-
-# ---------------------------------------------------------------------------
-# Chapter "Theorem III.1": one problem end to end, the bounds against the run,
-# and how often condition (4) holds compared with how often training converges.
-# ---------------------------------------------------------------------------
-
 def sigma_min_nonzero_jacobian(net: TwoLayerDIP, layers: str = "W", state: State | None = None,
                                rtol: float = 1e-10) -> torch.Tensor:
     """The paper's literal :math:`\\sigma_{\\min}(J_g)`: the smallest *non-zero* singular value
@@ -376,53 +432,6 @@ def sigma_min_nonzero_jacobian(net: TwoLayerDIP, layers: str = "W", state: State
     ev = torch.linalg.eigvalsh(jacobian_gram(s.h, s.V, net.activation, layers, net.u_norm2))
     keep = ev > rtol * ev[:, -1:]
     return torch.where(keep, ev, torch.full_like(ev, math.inf)).min(dim=1).values.sqrt()
-
-
-def injective_operator(m: int, n: int, runs: int = 1, smin: float = 1.0, smax: float = 2.0,
-                       seed: int = 0, dtype=None, device="cpu"):
-    """:math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, r))\\,V^T`, ``r = min(m, n)``,
-    with U (m×r) and V (n×r) Haar-random orthonormal columns; shape (runs, m, n).
-
-    For ``m = n`` this is the paper's well-conditioned operator of Fig 3b/4
-    (:func:`dipnb.well_conditioned_operator`). For ``m > n`` it is injective but not
-    surjective, for ``m < n`` surjective but not injective; in every case
-    :math:`\\sigma_A = s_{\\min}` (smallest non-zero singular value) and :math:`\\|A\\| = s_{\\max}`.
-    """
-    return well_conditioned_operator(n, runs, smin, smax, seed,
-                                     DEFAULT_DTYPE if dtype is None else dtype, device, m=m)
-
-
-@dataclass
-class TheoremRun:
-    """One problem of Theorem III.1 run end to end (see :func:`theorem_run`).
-
-    Attributes
-    ----------
-    net, problem : the networks and problems (R runs).
-    th : TheoremIII1, every constant at θ0 with ``L = L_est``.
-    L0, L_est : Hessian norm at θ0, and its maximum along a preliminary run (the
-        numerical ``L``).
-    traj : Trajectory with ``dist_ref`` = :math:`\\|\\theta_\\tau - \\theta_\\infty\\|`.
-    theta_inf : the state of a long run stopped at round-off (:math:`\\theta_\\infty` of (7)).
-    dist_sigma : an upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` of (8), shape (R,)
-        (see :func:`dist_to_sigma_prime`).
-    """
-
-    net: TwoLayerDIP
-    problem: Problem
-    th: TheoremIII1
-    L0: torch.Tensor
-    L_est: torch.Tensor
-    traj: object
-    theta_inf: State
-    dist_sigma: torch.Tensor
-
-    def bounds(self, tau=None) -> dict:
-        """Measured curves and bounds (6), (7), (8) at ``tau`` (default: recorded steps), each (T, R)."""
-        tau = torch.as_tensor(self.traj.steps if tau is None else tau)
-        return {"loss": (self.traj.loss, self.th.loss_bound(tau)),
-                "param": (self.traj.dist_ref, self.th.param_bound(tau)),
-                "error": (self.traj.error, self.th.error_bound(tau, dist=self.dist_sigma))}
 
 
 def dist_to_sigma_prime(net: TwoLayerDIP, problem: Problem, gamma, R_prime, steps: int = 5000,
@@ -444,156 +453,3 @@ def dist_to_sigma_prime(net: TwoLayerDIP, problem: Problem, gamma, R_prime, step
     err = (net.forward(tr.final) - problem.x_bar).norm(dim=1)
     inside = net.param_distance(tr.final) <= torch.as_tensor(R_prime, dtype=err.dtype)
     return torch.where(inside, err, torch.full_like(err, math.inf))
-
-
-def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, noise_std: float = 0.0,
-                runs: int = 1, steps: int = 2000, ref_steps: int = 5000, d: int = 4, seed: int = 0,
-                L_steps: int = 300) -> TheoremRun:
-    """Theorem III.1 on the problem of its chapter: every constant, a run, and the bounds.
-
-    The hidden layer W of the network (9) (sigmoid, Rademacher V0) is trained with
-    ½-MSE on :math:`y = A\\bar x + \\varepsilon`, ``A`` from :func:`injective_operator`
-    (:math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`), :math:`\\bar x \\sim N(0, I_n)`,
-    :math:`\\varepsilon \\sim N(0, \\text{noise\\_std}^2 I_m)`.
-
-    ``L`` is estimated by :func:`estimate_L` (largest Hessian norm along ``L_steps``
-    steps at γ = 1/(2 L0)), then :math:`\\gamma = \\text{gamma\\_L}/L`. θ∞ is the
-    state of a run of ``ref_steps`` steps stopped when its loss stalls (round-off);
-    the recorded run (every step, ``steps`` steps) measures
-    :math:`\\|\\theta_\\tau-\\theta_\\infty\\|`. ``dist(x̄, Σ')`` is bounded by
-    :func:`dist_to_sigma_prime`. Seeds: network ``seed``, operator ``seed+1``, data ``seed+2``.
-    """
-    n, m, k = check_int("n", n), check_int("m", m), check_int("k", k, low=n)
-    check_positive("gamma_L", gamma_L)
-    if not gamma_L < 2:
-        raise ValueError(f"gamma_L must lie in ]0, 2[ (nu1, nu2 are defined for gamma*L < 2), got {gamma_L}")
-    check_positive("noise_std", noise_std, allow_zero=True)
-    net = TwoLayerDIP.init(runs, n, k, d=d, seed=seed)
-    A = injective_operator(m, n, runs=runs, seed=seed + 1)
-    pb = Problem.make(A, noise_std=noise_std, seed=seed + 2)
-    L0 = hessian_norm(net, pb, iters=30)
-    L = estimate_L(net, pb, gamma=0.5 / L0, steps=L_steps, points=4, iters=30) if L_steps else L0
-    gamma = gamma_L / L
-    th = theorem_quantities(net, pb, gamma=gamma, L=L)
-    theta_inf = gradient_descent(net, pb, gamma, ref_steps, tol=0.0, stall_window=200, record=[0],
-                                 progress=False).final
-    traj = gradient_descent(net, pb, gamma, steps, tol=0.0, record=1, reference=theta_inf,
-                            stall_window=None, progress=False)
-    if noise_std == 0:   # the long run above is the noiseless run: reuse its limit
-        err = (net.forward(theta_inf) - pb.x_bar).norm(dim=1)
-        dist = torch.where(net.param_distance(theta_inf) <= th.R_prime, err, torch.full_like(err, math.inf))
-    else:
-        dist = dist_to_sigma_prime(net, pb, gamma, th.R_prime, steps=ref_steps)
-    return TheoremRun(net, pb, th, L0, L, traj, theta_inf, dist)
-
-
-def bound_ratios(run: TheoremRun, at_loss: float = 1e-10) -> dict:
-    """How loose the bounds (6), (7), (8) are on ``run``, per run (R,).
-
-    Returns, for each of ``"loss"``, ``"param"``, ``"error"``, the ratio
-    bound/measured at τ = 0 (``"<key>_0"``) and at τ*, the first recorded τ where
-    the measured loss is ``<= at_loss`` (``"<key>_star"``); ``"tau_star"`` (−1 if never)
-    and ``"rate"``: :math:`\\log(\\mathcal L_0/\\mathcal L_{\\tau^*}) / \\log(\\mathcal L_0/\\text{bound}_{\\tau^*})`,
-    how many times faster the loss falls than (6) says (on a log scale).
-    """
-    check_positive("at_loss", at_loss)
-    b = run.bounds()
-    loss = run.traj.loss
-    R_ = loss.shape[1]
-    hit = loss <= at_loss
-    idx = torch.where(hit.any(0), hit.double().argmax(0), torch.full((R_,), -1, dtype=torch.long))
-    safe = idx.clamp(min=0)
-    cols = torch.arange(R_)
-    out = {"tau_star": torch.as_tensor(run.traj.steps)[safe].where(idx >= 0, torch.tensor(-1))}
-    for key, (meas, bnd) in b.items():
-        out[f"{key}_0"] = bnd[0] / meas[0]
-        r = bnd[safe, cols] / meas[safe, cols]
-        out[f"{key}_star"] = torch.where(idx >= 0, r, torch.full_like(r, math.nan))
-    L0 = loss[0]
-    rate = torch.log(L0 / loss[safe, cols]) / torch.log(L0 / b["loss"][1][safe, cols])
-    out["rate"] = torch.where(idx >= 0, rate, torch.full_like(rate, math.nan))
-    return out
-
-
-def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), runs: int = 50,
-                             steps: int = 3000, tol: float = 1e-14, operator: str = "injective",
-                             gamma_L: float = 0.5, noise_std: float = 0.0, d: int = 1,
-                             seed: int = 0) -> dict:
-    """How often condition (4) holds, against how often gradient descent converges.
-
-    For each width ``k``, ``runs`` independent draws (network, operator, x̄) are
-    trained on the hidden layer with ½-MSE and :math:`\\gamma = \\text{gamma\\_L}/L_0`,
-    :math:`L_0` the Hessian norm at θ0 (so :math:`\\nu_1` is the same for every run).
-    A run *converges* when :math:`\\mathcal L_y(y_\\tau) \\le` ``tol`` within ``steps``
-    steps (the paper's Fig 1 uses 1e-14 and :math:`10^5` steps).
-
-    Parameters
-    ----------
-    operator : {"injective", "gaussian"}
-        :func:`injective_operator` (:math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`) or iid N(0, 1)
-        entries as in Fig 1.
-    d : int
-        Latent size; it does not change the dynamics (only ``h = Wu`` matters), so the
-        default 1 keeps memory at O(runs·k).
-
-    Returns
-    -------
-    dict with ``ks`` (K,), ``cond4``, ``converged`` (bool, (K, runs)), ``stop_step``,
-    ``R``, ``R_prime`` ((K, runs)) and the parameters.
-    """
-
-    n, m, runs, steps = (check_int(a, b) for a, b in (("n", n), ("m", m), ("runs", runs), ("steps", steps)))
-    check_choice("operator", operator, ("injective", "gaussian"))
-    ks = [check_int("k", kk, low=n) for kk in ks]
-    if not ks:
-        raise ValueError("ks must hold at least one width")
-    check_positive("tol", tol)
-    if not 0 < gamma_L < 2:
-        raise ValueError(f"gamma_L must lie in ]0, 2[, got {gamma_L}")
-    out = {key: [] for key in ("cond4", "converged", "stop_step", "R", "R_prime")}
-    for i, k in enumerate(ks):
-        s = seed + 1000 * i
-        net = TwoLayerDIP.init(runs, n, k, d=d, seed=s)
-        A = (injective_operator(m, n, runs=runs, seed=s + 1) if operator == "injective"
-             else gaussian_operator(m, n, runs=runs, seed=s + 1))
-        pb = Problem.make(A, noise_std=noise_std, seed=s + 2)
-        L0 = hessian_norm(net, pb, iters=30)
-        gamma = gamma_L / L0
-        th = theorem_quantities(net, pb, gamma=gamma, L=L0)
-        tr = gradient_descent(net, pb, gamma, steps, tol=tol, record=[0], stall_window=None, progress=False)
-        out["cond4"].append(th.condition_4.cpu())
-        out["converged"].append(tr.converged.cpu())
-        out["stop_step"].append(tr.stop_step.cpu())
-        out["R"].append(th.R.cpu())
-        out["R_prime"].append(th.R_prime.cpu())
-    res = {key: torch.stack(v).numpy() for key, v in out.items()}
-    res.update(ks=np.asarray(ks), n=n, m=m, runs=runs, steps=steps, tol=tol, operator=operator,
-               gamma_L=gamma_L, noise_std=noise_std)
-    return res
-
-
-def hessian_norm_in_ball(net: TwoLayerDIP, problem: Problem, radius, points: int = 8, seed: int = 0,
-                         loss: Loss | str = "mse", iters: int = 30) -> torch.Tensor:
-    """Largest Hessian norm of :math:`\\theta\\mapsto\\mathcal L_y(Ag(u,\\theta))` (hidden layer W)
-    seen at θ0 and at ``points`` random points on the sphere of radius ``radius`` (float or (R,))
-    around θ0, shape (R,).
-
-    The L of Theorem III.1 is a Lipschitz constant of the gradient on a ball that
-    contains every iterate, i.e. (for a C² loss) the supremum of the Hessian norm over
-    that ball. Sampling gives a lower bound of that supremum; comparing it with
-    :func:`estimate_L` (the maximum along the trajectory) shows how much the choice matters.
-    A perturbation of W with Frobenius norm ρ moves ``h = Wu`` by at most ρ‖u‖, so the
-    points are :math:`h_0 + \\rho\\|u\\| e`, e a random unit vector.
-    """
-    points = check_int("points", points, low=0)
-    check_positive("radius", radius)
-    g = torch.Generator(device=net.V0.device).manual_seed(int(seed))
-    s0 = net.initial_state()
-    rho = torch.as_tensor(radius, dtype=s0.h.dtype, device=s0.h.device).expand(net.runs)
-    best = hessian_norm(net, problem, s0, "W", loss, iters)
-    for _ in range(points):
-        e = torch.randn(s0.h.shape, dtype=s0.h.dtype, device=s0.h.device, generator=g)
-        e = e / e.norm(dim=1, keepdim=True)
-        st = State(s0.h + (rho * net.u_norm2.sqrt())[:, None] * e, s0.V)
-        best = torch.maximum(best, hessian_norm(net, problem, st, "W", loss, iters))
-    return best

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from ._checks import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_positive, check_shape
-from .network import make_generator
+from .._validation import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_positive, check_shape
+from .._random import make_generator
 
 __all__ = ["LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting",
-           "gaussian_operator", "well_conditioned_operator", "blur_matrix_1d", "BOUNDARIES"]
+           "gaussian_operator", "well_conditioned_operator", "spectrum_operator", "blur_operator",
+           "blur_matrix_1d", "BOUNDARIES"]
 
 
 class LinearOperator:
@@ -323,3 +325,48 @@ class Inpainting(LinearOperator):
         new.runs = new.index.shape[0]
         new._sv = None
         return new
+
+
+def spectrum_operator(m: int, n: int, kappa: float = 2.0, runs: int = 1, smin: float = 1.0,
+                      seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu") -> MatrixOperator:
+    """An m×n operator with prescribed singular values, for scaling studies.
+
+    :math:`A = U_{:, :r}\\,\\mathrm{diag}(s)\\,V_{:, :r}^T` with U, V Haar-random orthogonal
+    (m×m and n×n), :math:`r = \\min(m, n)` and
+    :math:`s = \\mathrm{linspace}(s_{\\min}\\kappa, s_{\\min}, r)`: so
+    :math:`\\sigma_A = s_{\\min}` and :math:`\\kappa(A) = \\kappa` whatever m and n.
+    For ``m == n`` this is the law of :func:`dipnb.well_conditioned_operator`
+    (with ``smax = kappa * smin``).
+    """
+    m, n, runs = check_int("m", m), check_int("n", n), check_int("runs", runs)
+    check_positive("smin", smin)
+    check_positive("kappa", kappa)
+    if kappa < 1:
+        raise ValueError(f"kappa = ||A|| / sigma_A must be >= 1, got {kappa}")
+    r = min(m, n)
+    g = make_generator(seed, device)
+
+    def haar(size):
+        # QR in NumPy: torch's batched CPU QR can be 100x slower when the cores are shared
+        Z = torch.randn(runs, size, size, dtype=dtype, device=device, generator=g).cpu().numpy()
+        Q, Rr = np.linalg.qr(Z)
+        Q = Q * np.sign(np.diagonal(Rr, axis1=1, axis2=2))[:, None, :]
+        return torch.from_numpy(Q).to(device=device, dtype=dtype)
+
+    U, Vh = haar(m)[:, :, :r], haar(n)[:, :, :r]
+    if r == 1 and kappa != 1:
+        raise ValueError(f"an operator of rank min(m, n) = 1 has kappa = 1; got kappa={kappa}")
+    s = torch.linspace(smin * kappa, smin, r, dtype=dtype, device=device)
+    M = (U * s[None, None, :]) @ Vh.transpose(1, 2)
+    return MatrixOperator(M, singular_values=s.expand(runs, r).clone())
+
+
+def blur_operator(size: int = 64, kernel: int = 3, boundary: str = "reflect", sigma: float = 1.0,
+                  dtype=DEFAULT_DTYPE, device="cpu") -> GaussianBlur:
+    """The Gaussian blur of Fig 3a (standard deviation ``sigma`` = 1) on ``size``×``size`` images,
+    with a ``kernel``×``kernel`` kernel (odd) and the given boundary handling."""
+    kernel = check_int("kernel", kernel, low=1)
+    if kernel % 2 == 0:
+        raise ValueError(f"kernel must be odd (2 radius + 1), got {kernel}")
+    return GaussianBlur((size, size), sigma, radius=kernel // 2, boundary=boundary, dtype=dtype,
+                        device=device)

@@ -1,0 +1,184 @@
+"""Reading measurements: slopes, thresholds, the width at a probability, decay rates, PSNR,
+early stopping and projections of paths.
+
+Everything here takes arrays that a study returned (or a saved result holds) and computes
+what a chapter or a table reads off them; nothing here trains a network. There is one
+function per reading, so a table, a figure and a chapter that quote the same threshold
+compute it the same way.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._validation import check_choice, check_int, check_positive
+
+__all__ = ["loglog_slope", "loglog_fit", "width_at_probability", "condition4_probability",
+           "failure_threshold", "convergence_band", "fit_decay", "psnr", "discrepancy_stop",
+           "project_paths"]
+
+
+def loglog_fit(x, y, drop_invalid: bool = False) -> tuple[float, float]:
+    """Least-squares fit of :math:`\\log y = s\\log x + c` (natural logs); returns ``(s, c)``.
+
+    ``s`` is the exponent p of :math:`y \\propto x^p`. ``x`` and ``y`` must have the same
+    length. Points where x or y is not finite and positive raise a ``ValueError``, or with
+    ``drop_invalid`` are left out; at least two points must remain.
+    """
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    if x.size != y.size:
+        raise ValueError(f"x and y must have the same length >= 2, got {x.size} and {y.size}")
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if not drop_invalid and not ok.all():
+        raise ValueError("x and y must be finite and > 0 for a log-log slope "
+                         "(or pass drop_invalid=True to leave such points out)")
+    if ok.sum() < 2:
+        raise ValueError(f"a log-log fit needs at least 2 positive finite points, got {int(ok.sum())}")
+    s, c = np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)
+    return float(s), float(c)
+
+
+def loglog_slope(x, y, drop_invalid: bool = False) -> float:
+    """The slope alone of :func:`loglog_fit` (an exponent p in :math:`y \\propto x^p`)."""
+    return loglog_fit(x, y, drop_invalid)[0]
+
+
+def width_at_probability(ks, prob, level: float = 0.5) -> float:
+    """The width at which the empirical probability ``prob`` (one value per k) first reaches ``level``.
+
+    Linear interpolation in :math:`\\log_{10} k` between the two grid points around
+    the first crossing; ``ks[0]`` if it already holds there, NaN if it never does.
+    """
+    ks, prob = np.asarray(ks, dtype=float), np.asarray(prob, dtype=float)
+    if ks.ndim != 1 or ks.shape != prob.shape:
+        raise ValueError(f"ks and prob must be 1-D of the same length, got {ks.shape} and {prob.shape}")
+    if not 0 < level <= 1:
+        raise ValueError(f"level must be in ]0, 1], got {level}")
+    hit = np.nonzero(prob >= level)[0]
+    if hit.size == 0:
+        return math.nan
+    i = hit[0]
+    if i == 0:
+        return float(ks[0])
+    l0, l1 = np.log10(ks[i - 1]), np.log10(ks[i])
+    t = (level - prob[i - 1]) / (prob[i] - prob[i - 1])
+    return float(10 ** (l0 + t * (l1 - l0)))
+
+
+def condition4_probability(ratio, nu1=1.0) -> np.ndarray:
+    """Fraction of runs (last axis) where (4) holds with constant ``nu1``: mean of :math:`\\nu_1\\rho < 1`."""
+    check_positive("nu1", nu1)
+    if nu1 < 1:
+        raise ValueError(f"nu1 = (1 + gamma L)/(1 - gamma L/2) is >= 1 for gamma >= 0; got nu1={nu1}")
+    r = np.asarray(ratio.cpu() if torch.is_tensor(ratio) else ratio, dtype=float)
+    return (nu1 * r < 1).mean(axis=-1)
+
+
+def failure_threshold(gammas, frac, level: float = 0.5) -> float:
+    """The step size at which training starts to fail: the first γ of the (increasing) grid,
+    above the first γ where at least ``level`` of the runs converge, at which fewer than
+    ``level`` do. ``inf`` if this never happens on the grid, ``nan`` if no γ reaches ``level``.
+    (The same definition as ``threshold`` in :func:`dipnb.gamma_sweep`.)"""
+    g, f = np.asarray(gammas, dtype=float), np.asarray(frac, dtype=float)
+    if g.ndim != 1 or g.shape != f.shape:
+        raise ValueError(f"gammas and frac must be 1-D of the same length, got {g.shape} and {f.shape}")
+    ok = np.flatnonzero(f >= level)
+    if ok.size == 0:
+        return math.nan
+    bad = np.flatnonzero((f < level) & (np.arange(g.size) > ok[0]))
+    return float(g[bad[0]]) if bad.size else math.inf
+
+
+def convergence_band(gammas, frac, level: float = 0.5) -> tuple[float, float]:
+    """``(lowest γ with frac >= level, failure_threshold)``: the band of step sizes that work.
+    Below it, runs are too slow to reach the tolerance within the step budget; above it,
+    they stall. ``(nan, nan)`` if no γ of the grid reaches ``level``."""
+    g, f = np.asarray(gammas, dtype=float), np.asarray(frac, dtype=float)
+    ok = np.flatnonzero(f >= level)
+    return (float(g[ok[0]]) if ok.size else math.nan), failure_threshold(g, f, level)
+
+
+def fit_decay(tau, values, model: str = "geometric") -> np.ndarray:
+    """Fit the decay of a loss curve, per run, by least squares in log scale.
+
+    * ``"geometric"``: :math:`\\log f = b - \\rho\\,\\tau`, returns ρ (per-step rate,
+      :math:`f \\propto e^{-\\rho\\tau}`): the linear rate of (6) for :math:`\\alpha = 1/2`;
+    * ``"power"``: :math:`\\log f = b - q\\log\\tau`, returns q (:math:`f \\propto \\tau^{-q}`):
+      the polynomial rate of (6), :math:`q = 1/(2\\alpha - 1)` for the bound.
+
+    ``tau`` has shape (T,), ``values`` (T,) or (T, R), positive; returns shape (R,) (or a scalar).
+    """
+    check_choice("model", model, ("geometric", "power"))
+    tau = np.asarray(tau, dtype=np.float64)
+    vals = np.asarray(values.cpu() if torch.is_tensor(values) else values, dtype=np.float64)
+    if vals.shape[0] != tau.shape[0] or tau.ndim != 1 or tau.size < 2:
+        raise ValueError(f"tau must have shape (T,) with T >= 2 and values (T, ...), got "
+                         f"{tau.shape} and {vals.shape}")
+    if not (np.all(np.isfinite(vals)) and np.all(vals > 0)):
+        raise ValueError("values must be finite and > 0 to be fitted in log scale")
+    if model == "power" and np.any(tau <= 0):
+        raise ValueError(f"the power model needs tau > 0, got min {tau.min():g}")
+    x = tau if model == "geometric" else np.log(tau)
+    X = np.stack([np.ones_like(x), x], axis=1)
+    coef, *_ = np.linalg.lstsq(X, np.log(vals.reshape(len(x), -1)), rcond=None)
+    out = -coef[1]
+    return out if vals.ndim > 1 else out[0]
+
+
+def psnr(x, ref, peak: float = 255.0, axis=None):
+    """Peak signal-to-noise ratio :math:`10\\log_{10}(\\text{peak}^2/\\mathrm{MSE})` in dB.
+
+    ``x`` and ``ref`` are arrays or tensors of the same shape; the squared error is
+    averaged over ``axis`` (default: all entries, i.e. one image). No clipping: an
+    estimate outside [0, 255] pays for it. ``+inf`` when ``x == ref``.
+    """
+    check_positive("peak", peak)
+    x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
+    ref = np.asarray(ref.detach().cpu() if torch.is_tensor(ref) else ref, dtype=np.float64)
+    if x.shape != ref.shape:
+        raise ValueError(f"x and ref must have the same shape, got {x.shape} and {ref.shape}")
+    mse = ((x - ref) ** 2).mean(axis=axis)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(peak ** 2 / mse)
+
+
+def discrepancy_stop(residual, noise_std: float, m: int, tau_dp: float = 1.0) -> int:
+    """Morozov's discrepancy principle: the first τ with
+    :math:`\\|Ax_\\tau - y\\| \\le \\tau_{dp}\\sqrt m\\,\\sigma`, or -1 if the residual never gets there.
+
+    :math:`\\sqrt m\\,\\sigma` is the expected norm of the noise
+    (:math:`\\mathbb E\\|\\varepsilon\\|^2 = m\\sigma^2`), so the rule stops as soon as the
+    data are fitted *to the noise level*: fitting further can only fit noise. It needs the
+    noise level σ but not :math:`\\bar x`. ``tau_dp >= 1`` is a safety factor (the theory
+    of Landweber iteration asks :math:`\\tau_{dp} > 2` in the worst case; 1 to 1.1 is common).
+    """
+    check_positive("noise_std", noise_std)
+    m = check_int("m", m)
+    check_positive("tau_dp", tau_dp)
+    residual = np.asarray(residual, dtype=np.float64)
+    hit = np.nonzero(residual <= tau_dp * math.sqrt(m) * noise_std)[0]
+    return int(hit[0]) if hit.size else -1
+
+
+def project_paths(reference: torch.Tensor, *others: torch.Tensor, run: int = 0, dims: int = 2):
+    """Coordinates of paths :math:`h(t) - h_0` in the top ``dims`` principal directions of ``reference``.
+
+    ``reference`` and each of ``others`` have shape (T, R, k) (e.g. the flow's ``h`` and
+    gradient descent's ``path_gd``); run ``run`` is projected. The directions are the
+    leading right singular vectors of the reference path minus its start, so a 2-D
+    picture of a k-dimensional path loses as little as possible of the flow.
+    Returns a list of (T_i, dims) NumPy arrays, reference first, and the fraction of
+    the reference path's squared length the directions capture.
+    """
+    run = check_int("run", run, low=0, high=reference.shape[1] - 1)
+    dims = check_int("dims", dims, low=1)
+    ref = reference[:, run] - reference[0, run]
+    U, S, Vh = torch.linalg.svd(ref, full_matrices=False)
+    P = Vh[:dims].T
+    captured = float((S[:dims] ** 2).sum() / (S ** 2).sum()) if S.sum() > 0 else 1.0
+    out = [(ref @ P).cpu().numpy()]
+    for o in others:
+        out.append(((o[:, run] - reference[0, run]) @ P).cpu().numpy())
+    return out, captured

@@ -1,0 +1,36 @@
+"""The studies the chapters run, each with a *quick* and a *paper* preset, registered for the
+command line (``python -m dipnb run NAME --preset paper``) and saved under ``results/``.
+
+The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :mod:`.cells`
+(resumable cells keyed by a hash of their parameters), :mod:`.results` (where results live,
+with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
+study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
+:mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07), :mod:`.images` (08, 09).
+Importing this package registers them all.
+"""
+from .cells import Interrupted, cell_key, run_cells
+from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
+from .fig1 import FIG1_PRESETS, fig1_sweep
+from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
+from .images import FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, load_image, step_size
+from .paper import PAPER
+from .registry import (EXPERIMENTS, PRESETS, RUN_PRESETS, Experiment, current_preset, get,
+                       log10_grid, register, run)
+from .results import (best_result, environment, load_result, provenance, results_dir, results_table,
+                      save_result)
+from .sigma_min import SIGMA_MIN_PRESETS, sigma_min_vs_width
+from .stepsize import FAIL_STATUSES, STEPSIZE_PRESETS, gamma_sweep, lipschitz_sweep
+from .theorem import (CONDITION_VS_CONVERGENCE_PRESETS, TheoremRun, bound_ratios,
+                      condition_vs_convergence, hessian_norm_in_ball, theorem_run)
+
+__all__ = [
+    "EXPERIMENTS", "PRESETS", "RUN_PRESETS", "Experiment", "current_preset", "get", "log10_grid",
+    "register", "run", "Interrupted", "cell_key", "run_cells", "best_result", "environment",
+    "load_result", "provenance", "results_dir", "results_table", "save_result", "PAPER",
+    "SIGMA_MIN_PRESETS", "sigma_min_vs_width", "STEPSIZE_PRESETS", "FAIL_STATUSES", "gamma_sweep",
+    "lipschitz_sweep", "CONDITION_VS_CONVERGENCE_PRESETS", "TheoremRun", "bound_ratios",
+    "condition_vs_convergence", "hessian_norm_in_ball", "theorem_run", "CONDITION4_PRESETS",
+    "SCALING_PRESETS", "condition4_sweep", "width_scaling", "FIG1_PRESETS", "fig1_sweep",
+    "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "fig2_sweep", "gamma_threshold_sweep",
+    "FIG3A_PRESETS", "FIG3B_PRESETS", "IMAGE_SOURCES", "fig3a", "fig3b", "load_image", "step_size",
+]

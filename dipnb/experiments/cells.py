@@ -1,0 +1,79 @@
+"""Resumable cells: a sweep is a list of cells computed one by one, each saved as soon as it
+finishes, under a file name that carries a hash of everything that made it.
+
+A cell's key is the SHA-1 of ``(name, params, cell)`` in canonical JSON: the study's name,
+the parameters the cell's result depends on, and the cell's own coordinates. A rerun with
+the same parameters reuses the cells an interrupted run saved; a rerun with other
+parameters (another step budget, another grid of m for a cell over k) never does. Ctrl-C
+stops the sweep between two steps of a cell and raises :class:`Interrupted`, which says how
+many cells were saved and where, so that the same call resumes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .results import jsonable
+
+__all__ = ["cell_key", "run_cells", "Interrupted"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_cells`: ``saved`` of ``total`` cells are in ``cache``."""
+
+    def __init__(self, name: str, saved: int, total: int, cache):
+        self.name, self.saved, self.total, self.cache = name, saved, total, cache
+        where = f"saved in {cache}" if cache is not None else "not saved (no cache folder was given)"
+        super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}; "
+                         f"the same call resumes from there")
+
+
+def cell_key(name: str, params: dict | None, cell) -> str:
+    """The hash (12 hex digits) that names the cache file of one cell."""
+    text = json.dumps(jsonable({"name": name, "params": params or {}, "cell": cell}), sort_keys=True,
+                      default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: Path | None = None,
+              progress: bool = False, params: dict | None = None) -> list[dict]:
+    """Compute ``compute(cell)`` for each cell, in order; return the list of result dicts.
+
+    With a ``cache`` folder, each cell is saved there as ``NAME-<key>.npz`` as soon as it
+    finishes (atomically: never a half-written file) and a cell already there is loaded
+    instead of computed. ``params`` must hold every parameter the cells depend on besides
+    their own coordinates; it enters the key (:func:`cell_key`).
+    """
+    from tqdm.auto import tqdm
+
+    if cache is not None:
+        cache = Path(cache)
+        cache.mkdir(parents=True, exist_ok=True)
+    results, done = [], 0
+    try:
+        for cell in tqdm(cells, desc=name, disable=not progress):
+            f = None if cache is None else cache / f"{name}-{cell_key(name, params, cell)}.npz"
+            if f is not None and f.exists():
+                with np.load(f) as z:
+                    results.append({k: z[k] for k in z.files})
+                done += 1
+                continue
+            res = {k: np.asarray(v) for k, v in compute(cell).items()}
+            if f is not None:
+                tmp = f.with_name(f.stem + ".tmp.npz")
+                np.savez(tmp, **res)
+                os.replace(tmp, f)
+                done += 1
+            results.append(res)
+    except KeyboardInterrupt as e:
+        if isinstance(e, Interrupted):
+            raise
+        raise Interrupted(name, done, len(cells), cache) from None
+    return results
+
+

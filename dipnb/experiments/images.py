@@ -1,0 +1,287 @@
+"""Images: the experiments of the paper's Fig 3a, Fig 3b and Fig 4, and early stopping.
+
+Section IV of the paper trains the two-layer network (9) on 64×64 grayscale images,
+seen as vectors of :math:`[0, 255]^{4096}`, with width :math:`k = 10^4`:
+
+* **Fig 3a**: A is a Gaussian blur of standard deviation 1 (n = m), no noise or
+  additive white Gaussian noise (AWGN) of standard deviation 2.5;
+* **Fig 3b / Fig 4**: :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(1, 2, n))\\,V^T` with
+  U, V random orthogonal, AWGN of standard deviation 50; reconstructions along
+  training (3b) and the error :math:`\\|x_\\tau - \\bar x\\|` against τ with bound (8) (4).
+
+Beyond the paper, :func:`dipnb.analysis.discrepancy_stop` is an early-stopping rule that needs no
+ground truth (Morozov's discrepancy principle), compared with the oracle best τ.
+
+Choices the paper leaves open, made here and stated in the chapters:
+
+* images: photographs shipped with matplotlib (Tiny ImageNet cannot be downloaded
+  here), see :data:`IMAGE_SOURCES`; grayscale, centre-cropped, resized with PIL;
+* both layers are trained (with V fixed, :math:`|x_i| \\le \\sqrt k\\,\\sup\\phi` cannot
+  reach 255 for Rademacher V0 and k = 10^4; Corollary III.2 also trains both);
+* the loss is :math:`\\frac12\\|Ax - y\\|^2` on the raw [0, 255] scale, and the step is
+  :math:`\\gamma = \\text{gamma\\_L}/L_0`, :math:`L_0` the Hessian norm at θ0
+  (:func:`dipnb.hessian_norm`);
+* Gaussian blur: 3×3 kernel with reflecting boundary, :math:`\\sigma_A \\approx 1.5\\cdot10^{-5}`,
+  the order of magnitude the paper quotes (:class:`dipnb.GaussianBlur` lists the others).
+
+The training loop is :func:`dipnb.core.descent.train_image` (gradient descent (2) on both
+layers for one large run), the linear model :mod:`dipnb.theory.linear`, the readings (PSNR,
+the discrepancy principle) :mod:`dipnb.analysis`, and the comparison with the paper
+:mod:`dipnb.report.images`.
+"""
+from __future__ import annotations
+
+import math
+from importlib import resources
+
+import numpy as np
+import torch
+
+from .._validation import DEFAULT_DTYPE, check_choice, check_int, check_positive
+from ..core.descent import train_image
+from ..core.network import TwoLayerDIP
+from ..core.operators import blur_operator, well_conditioned_operator
+from ..core.problems import Problem
+from ..theory.linear import blur_spectrum, effective_step, landweber, landweber_noise_error
+from ..theory.theorem import TheoremIII1, hessian_norm, theorem_quantities
+from .cells import run_cells
+from .registry import register
+
+__all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
+           "FIG3B_PRESETS"]
+
+
+#: Real photographs that ship inside an installed dependency (matplotlib's sample data),
+#: with their origin and licence as far as they are documented.
+IMAGE_SOURCES = {
+    "hopper": dict(file="grace_hopper.jpg",
+                   description="portrait of Rear Admiral Grace M. Hopper (U.S. Navy photograph, 1984)",
+                   licence="public domain (work of the U.S. federal government); shipped as "
+                           "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+                   crop=(44, 80, 468, 504)),     # (left, top, right, bottom): a square on the face
+}
+
+
+def _sample_data(fname: str):
+    import matplotlib
+
+    path = resources.files(matplotlib) / "mpl-data" / "sample_data" / fname
+    if not path.is_file():
+        raise ValueError(f"matplotlib's sample data has no {fname!r}; is matplotlib installed in full?")
+    return path
+
+
+def load_image(name: str = "hopper", size: int = 64) -> np.ndarray:
+    """A real photograph as a ``size``×``size`` float64 array of grey levels in [0, 255].
+
+    The image is read with PIL from matplotlib's sample data (:data:`IMAGE_SOURCES`),
+    converted to grayscale (ITU-R 601-2 luma, PIL mode ``"L"``), cropped to the square
+    of :data:`IMAGE_SOURCES` and resized with a Lanczos filter. Flatten it row-major
+    (``.ravel()``) to get :math:`\\bar x \\in [0, 255]^{n}`, :math:`n = \\text{size}^2`.
+    """
+    from PIL import Image
+
+    check_choice("image", name, IMAGE_SOURCES)
+    size = check_int("size", size, low=4, high=512)
+    src = IMAGE_SOURCES[name]
+    with Image.open(_sample_data(src["file"])) as im:
+        im = im.convert("L").crop(src["crop"]).resize((size, size), Image.Resampling.LANCZOS)
+        return np.clip(np.asarray(im, dtype=np.float64), 0.0, 255.0)
+
+
+def step_size(net: TwoLayerDIP, problem: Problem, gamma_L: float = 1.0, iters: int = 20) -> tuple:
+    """γ = ``gamma_L`` / L0 with L0 the Hessian norm of the loss at θ0 (both layers).
+
+    Returns ``(gamma, L0)``. On the [0, 255] scale, L0 is dominated by the residual
+    part of the Hessian (about :math:`B\\|A^T(y_0 - y)\\|/\\sqrt k` and more), not by the
+    Gauss–Newton part :math:`\\|A\\|^2(C_\\phi^2 + C_{\\phi'}^2)`; it falls as the residual falls,
+    so L0 is the largest value along the run (checked at the end of the paper-scale runs).
+    """
+    check_positive("gamma_L", gamma_L)
+    L0 = float(hessian_norm(net, problem, layers="both", iters=iters)[0])
+    return gamma_L / L0, L0
+
+
+FIG3A_PRESETS = {
+    "quick": dict(size=32, k=2500, steps=1500, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
+                  gamma_L=1.0, hessian_iters=15, image="hopper"),
+    "paper": dict(size=64, k=10_000, steps=3000, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
+                  gamma_L=1.0, hessian_iters=20, image="hopper"),
+}
+
+
+FIG3B_PRESETS = {
+    "quick": dict(size=32, k=2500, steps=800, noise_std=50.0, gamma_L=1.0, hessian_iters=15,
+                  tau_dp=1.0, image="hopper"),
+    "paper": dict(size=64, k=10_000, steps=3000, noise_std=50.0, gamma_L=1.0, hessian_iters=20,
+                  tau_dp=1.0, image="hopper"),
+}
+
+
+_TAUS_LINEAR = [1e2, 1e3, 1e4, 1e5, 1e6, 1e8, 1e10, 1e12, np.inf]
+
+
+def _snap_list(steps):
+    pts = [0, 1, 3, 10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    return sorted({t for t in pts if t <= steps} | {steps})
+
+
+def _setup(size, k, image, seed, device):
+    x_bar = torch.as_tensor(load_image(image, size).ravel(), dtype=DEFAULT_DTYPE, device=device)[None]
+    net = TwoLayerDIP.init(1, size * size, k, d=16, seed=seed, device=device)
+    return x_bar, net
+
+
+def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2.5), kernel: int = 3,
+          boundary: str = "reflect", gamma_L: float = 1.0, hessian_iters: int = 20, image: str = "hopper",
+          seed: int = 0, device="cpu", cache=None, progress: bool = False) -> dict:
+    """Fig 3a: Gaussian-blur deconvolution, noiseless and noisy, with the network (9).
+
+    One network (seed ``seed``), the image ``image`` at ``size``×``size``, the blur of
+    :func:`blur_operator`; for each noise level σ in ``noise_stds`` (noise seed ``seed + 1``,
+    the same draw scaled), ``steps`` steps of :func:`train_image` with
+    γ = ``gamma_L`` / L0, L0 the Hessian norm at θ0 on the noisy data of the largest σ.
+    Also: the Landweber iteration with the network's effective step (linear model), and
+    the noise part of the Landweber error at later τ and at τ = ∞ (:func:`landweber_noise_error`).
+
+    Returns a dict of arrays (keys prefixed ``s{i}_`` per noise level).
+    """
+    size, k, steps = check_int("size", size, low=4), check_int("k", k), check_int("steps", steps, low=0)
+    noise_stds = [float(check_positive("noise_std", s, allow_zero=True)) for s in noise_stds]
+    x_bar, net = _setup(size, k, image, seed, device)
+    A = blur_operator(size, kernel, boundary, device=device)
+    n = size * size
+    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
+    z = torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
+    s_max = max(noise_stds)
+
+    def setup_cell(_):
+        gamma, L0 = step_size(net, Problem(A, x_bar, s_max * z), gamma_L, hessian_iters)
+        return {"gamma": gamma, "L0": L0}
+
+    base = dict(size=size, k=k, image=image, seed=seed, kernel=kernel, boundary=boundary)
+    st = run_cells("fig3a-step", [0], setup_cell, cache, progress,
+                   params=dict(base, s_max=s_max, gamma_L=gamma_L, hessian_iters=hessian_iters))[0]
+    gamma, L0 = float(st["gamma"]), float(st["L0"])
+    omega = effective_step(net, gamma)
+    x0 = net.forward()
+
+    def run_cell(sig):
+        pb = Problem(A, x_bar, sig * z)
+        thr = math.sqrt(n) * sig if sig > 0 else None
+        run = train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress)
+        lw = landweber(A, pb.y, x0, omega, steps, x_bar)
+        out = run.arrays()
+        out.update(y=pb.y[0].cpu().numpy().astype(np.float32),
+                   Ax_final=A.A(torch.as_tensor(run.x_final, device=device)[None])[0].cpu().numpy(),
+                   lw_error=lw["error"], lw_residual=lw["residual"])
+        return out
+
+    cells = run_cells("fig3a-runs", noise_stds, run_cell, cache, progress,
+                      params=dict(base, gamma=gamma, steps=steps))
+    res = {"x_bar": x_bar[0].cpu().numpy(), "y_bar": A.A(x_bar)[0].cpu().numpy(),
+           "noise_stds": np.array(noise_stds), "gamma": gamma, "L0": L0, "omega": omega,
+           "sigma_A": float(A.sigma_min[0]), "A_norm": float(A.norm[0]), "kernel": A.kernel_size,
+           "boundary": boundary, "size": size, "k": k, "steps": steps, "image": image,
+           "taus_linear": np.array(_TAUS_LINEAR),
+           "sigma_A_7x7": float(blur_operator(size, 7, boundary).sigma_min[0])}
+    for i, (sig, c) in enumerate(zip(noise_stds, cells)):
+        for key, v in c.items():
+            res[f"s{i}_{key}"] = v
+        eps = sig * z
+        res[f"s{i}_noise_norm"] = float(eps.norm())
+        if sig > 0:
+            res[f"s{i}_lw_noise"] = landweber_noise_error(A, eps[0], omega, _TAUS_LINEAR)
+            UH, sH, _, UW, sW, _ = blur_spectrum(A)
+            coef = (UH.T @ eps[0].reshape(A.shape) @ UW).flatten()
+            s = torch.outer(sH, sW).flatten()
+            amp = (coef / s) ** 2
+            small = s < 1e-3
+            res[f"s{i}_frac_small_sv"] = float(small.double().mean())
+            res[f"s{i}_noise_small_share"] = float((coef[small] ** 2).sum() / (coef ** 2).sum())
+            res[f"s{i}_inv_small_share"] = float(amp[small].sum() / amp.sum())
+    return res
+
+
+def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float = 50.0,
+          gamma_L: float = 1.0, hessian_iters: int = 20, tau_dp: float = 1.0, image: str = "hopper",
+          seed: int = 0, device="cpu", cache=None, progress: bool = False, theorem: bool = True) -> dict:
+    """Fig 3b and Fig 4: the well-conditioned operator (:func:`dipnb.well_conditioned_operator`,
+    :math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`, seed ``seed + 2``) and AWGN of std ``noise_std``.
+
+    One noisy run of :func:`train_image` (snapshots along training, error at every step,
+    the oracle and discrepancy-principle iterates), a noiseless run from the same θ0 (it
+    certifies an upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` in (8), as in
+    :func:`dipnb.dist_to_sigma_prime`), the Landweber iteration with the effective step,
+    and with ``theorem`` every constant of Theorem III.1 (``layers="both"``, L = L0) for bound (8).
+    """
+    size, k, steps = check_int("size", size, low=4), check_int("k", k), check_int("steps", steps, low=0)
+    check_positive("noise_std", noise_std)
+    x_bar, net = _setup(size, k, image, seed, device)
+    n = size * size
+    A = well_conditioned_operator(n, seed=seed + 2, device=device)
+    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
+    eps = noise_std * torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
+    pb = Problem(A, x_bar, eps)
+    clean = Problem(A, x_bar, torch.zeros_like(eps))
+
+    def setup_cell(_):
+        gamma, L0 = step_size(net, pb, gamma_L, hessian_iters)
+        out = {"gamma": gamma, "L0": L0}
+        if theorem:
+            th = theorem_quantities(net, pb, gamma, layers="both", L=L0)
+            out.update(th.scalars())
+        return out
+
+    base = dict(size=size, k=k, image=image, seed=seed, noise_std=noise_std)
+    st = run_cells("fig3b-step", [0], setup_cell, cache, progress,
+                   params=dict(base, gamma_L=gamma_L, hessian_iters=hessian_iters, theorem=theorem))[0]
+    gamma = float(st["gamma"])
+    omega = effective_step(net, gamma)
+    thr = tau_dp * math.sqrt(n) * noise_std
+
+    def run_cell(which):
+        if which == "noisy":
+            run = train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress,
+                              return_state=True)
+            out = run.arrays()
+            # L at the end of the run: is L0 (at theta_0) the largest Hessian norm along the run?
+            out["L_end"] = float(hessian_norm(net, pb, run.state, layers="both", iters=hessian_iters)[0])
+            del run
+            out["y"] = pb.y[0].cpu().numpy().astype(np.float32)
+            lw = landweber(A, pb.y, net.forward(), omega, steps, x_bar)
+            out.update(lw_error=lw["error"], lw_residual=lw["residual"])
+            x_ls = torch.linalg.solve(A.M[0], pb.y[0])
+            out["ls_error"] = float((x_ls - x_bar[0]).norm())
+            return out
+        run = train_image(net, clean, gamma, steps, [], progress=progress)
+        return {"clean_error": run.error, "clean_loss": run.loss}
+
+    cells = run_cells("fig3b-runs", ["noisy", "clean"], run_cell, cache, progress,
+                      params=dict(base, gamma=gamma, steps=steps, tau_dp=tau_dp))
+    res = {"x_bar": x_bar[0].cpu().numpy(), "noise_std": noise_std, "omega": omega, "size": size, "k": k,
+           "steps": steps, "image": image, "tau_dp": tau_dp, "dp_threshold": thr,
+           "sigma_A": float(A.sigma_min[0]), "A_norm": float(A.norm[0])}
+    res.update({key: v for key, v in st.items()})
+    res.update(cells[0])
+    res.update(cells[1])
+    # dist(x_bar, Sigma') <= error of the noiseless limit, if that limit lies within R' of theta_0
+    res["dist_sigma"] = float(cells[1]["clean_error"][-1])
+    if theorem:   # bound (8) of Theorem III.1 along the run, with that dist(x_bar, Sigma')
+        th = TheoremIII1.from_scalars(st, layers="both")
+        res["bound8"] = th.error_bound(np.arange(steps + 1), dist=res["dist_sigma"])[:, 0].cpu().numpy()
+    return res
+
+
+@register("fig3a", presets=FIG3A_PRESETS, chapter="08_fig3_images",
+          doc="Fig 3a: Gaussian-blur deconvolution of a 64x64 photograph, noiseless and AWGN std 2.5, "
+              "both layers trained (chapter 'Fig 3a')")
+def _fig3a_experiment(preset, device, seed, cache, progress):
+    return fig3a(**FIG3A_PRESETS[preset], seed=seed, device=device, cache=cache, progress=progress)
+
+
+@register("fig3b-fig4", presets=FIG3B_PRESETS, chapter="09_fig3b_fig4",
+          doc="Fig 3b and Fig 4: well-conditioned operator, AWGN std 50, reconstructions along training, "
+              "error vs tau with bound (8), early stopping (chapter 'Fig 3b and Fig 4')")
+def _fig3b_experiment(preset, device, seed, cache, progress):
+    return fig3b(**FIG3B_PRESETS[preset], seed=seed, device=device, cache=cache, progress=progress)

@@ -1,0 +1,146 @@
+"""The registry of experiments: every study that the command line runs and saves under
+``results/``. It knows no study: each study module registers itself where it is defined,
+
+.. code-block:: python
+
+    @register("fig2", presets=FIG2_PRESETS, chapter="07_fig2_stepsize",
+              doc="Fig 2: probability of convergence over (n, gamma)")
+    def _fig2(preset, device, seed, cache, progress):
+        return fig2_sweep(**FIG2_PRESETS[preset], seed=seed, device=device, cache=cache,
+                          progress=progress)
+
+and :func:`run` calls it with ``preset, device, seed, cache, progress`` and saves what it
+returns (a dict of arrays and scalars) with its provenance (:mod:`.results`). Importing
+:mod:`dipnb.experiments` imports every study, so the registry is full there and in the
+command line.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .._validation import check_choice, check_positive
+from .results import environment, jsonable, results_dir, save_result
+
+__all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
+           "register", "get", "run"]
+
+PRESETS = ("quick", "paper")
+#: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
+#: the part of a grid that a CPU finishes in minutes (only some experiments define it).
+RUN_PRESETS = PRESETS + ("paper-cpu",)
+
+
+def current_preset() -> str:
+    """The preset chosen by the environment variable ``DIPNB_PRESET`` (default ``"quick"``)."""
+    return check_choice("DIPNB_PRESET", os.environ.get("DIPNB_PRESET", "quick"), PRESETS)
+
+
+def log10_grid(lo: float, hi: float, step: float) -> list[float]:
+    """``[lo, lo + step, ..., hi]`` rounded to 3 decimals (exponents of a log grid)."""
+    check_positive("step", step)
+    if hi < lo:
+        raise ValueError(f"hi must be >= lo, got lo={lo}, hi={hi}")
+    return np.round(np.arange(lo, hi + step / 2, step), 3).tolist()
+
+
+@dataclass
+class Experiment:
+    """A study that the command line can run at one of its presets and save under ``results/``.
+
+    Attributes
+    ----------
+    name : str
+        The name on the command line (``python -m dipnb run NAME``).
+    doc : str
+        One line for ``python -m dipnb list``.
+    run : callable
+        ``run(preset, device, seed, cache, progress) -> dict`` of arrays and scalars.
+    presets : dict
+        Preset name -> the parameters it runs with (recorded with every result).
+    chapter : str
+        The chapter that draws its results.
+    """
+
+    name: str
+    doc: str
+    run: Callable[..., dict]
+    presets: dict = field(repr=False)
+    chapter: str = ""
+
+
+#: Every registered experiment, by name (filled by the study modules of :mod:`dipnb.experiments`).
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(name: str, presets: dict, doc: str, chapter: str = ""):
+    """Decorator: register ``run(preset, device, seed, cache, progress) -> dict`` as experiment ``name``.
+
+    Raises ``ValueError`` if ``name`` is taken or a preset is not one of :data:`RUN_PRESETS`.
+    """
+    bad = [p for p in presets if p not in RUN_PRESETS]
+    if bad:
+        raise ValueError(f"experiment {name!r}: unknown presets {bad}; accepted: {list(RUN_PRESETS)}")
+
+    def deco(fn):
+        if name in EXPERIMENTS:
+            raise ValueError(f"an experiment named {name!r} is already registered "
+                             f"({EXPERIMENTS[name].run.__module__})")
+        EXPERIMENTS[name] = Experiment(name, doc, fn, presets, chapter)
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment ``name``; the error lists the accepted names."""
+    check_choice("experiment", name, sorted(EXPERIMENTS))
+    return EXPERIMENTS[name]
+
+
+def _command() -> str:
+    if sys.argv and sys.argv[0].endswith(("__main__.py", "cli.py")):
+        return " ".join([Path(sys.executable).name, "-m", "dipnb"] + sys.argv[1:])
+    return None
+
+
+def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
+        out: Path | str | None = None, progress: bool = True) -> Path:
+    """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``).
+
+    Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
+    :mod:`.cells`), so an interrupted run resumes where it stopped when the same command
+    runs again; the partial cells are removed once the whole result is saved.
+    """
+    exp = get(name)
+    check_choice("preset", preset, RUN_PRESETS)
+    if preset not in exp.presets:
+        raise ValueError(f"experiment {name!r} has no preset {preset!r}; accepted: "
+                         f"{', '.join(repr(p) for p in exp.presets)}")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device; accepted here: 'cpu'")
+    out = Path(out) if out is not None else results_dir()
+    key = json.dumps(jsonable(exp.presets[preset]), sort_keys=True)
+    cache = out / ".partial" / f"{name}-{preset}-seed{seed}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+    t0 = time.time()
+    arrays = exp.run(preset, device, seed, cache, progress)
+    meta = {"experiment": name, "preset": preset, "seed": seed,
+            "parameters": exp.presets[preset],
+            "command": _command() or f"dipnb.experiments.run({name!r}, {preset!r})",
+            "wall_time_s": round(time.time() - t0, 2),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **environment(device)}
+    path = save_result(f"{name}-{preset}", arrays, meta, out)
+    shutil.rmtree(cache, ignore_errors=True)     # the sweep is complete: drop its partial cells
+    return path

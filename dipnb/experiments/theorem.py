@@ -1,0 +1,226 @@
+"""Chapter 04's studies of Theorem III.1: one problem end to end with every constant, a run and
+the bounds (:func:`theorem_run`), how loose the bounds are (:func:`bound_ratios`), how often
+condition (4) holds against how often training converges (:func:`condition_vs_convergence`,
+registered as ``condition-vs-convergence``), and the Hessian norm sampled in a ball
+(:func:`hessian_norm_in_ball`)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .._validation import check_choice, check_int, check_positive
+from ..core.descent import gradient_descent
+from ..core.losses import Loss
+from ..core.network import State, TwoLayerDIP
+from ..core.operators import gaussian_operator, well_conditioned_operator
+from ..core.problems import Problem
+from ..theory.theorem import TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm, theorem_quantities
+from .registry import register
+
+__all__ = ["TheoremRun", "theorem_run", "bound_ratios", "CONDITION_VS_CONVERGENCE_PRESETS",
+           "condition_vs_convergence", "hessian_norm_in_ball"]
+
+
+@dataclass
+class TheoremRun:
+    """One problem of Theorem III.1 run end to end (see :func:`theorem_run`).
+
+    Attributes
+    ----------
+    net, problem : the networks and problems (R runs).
+    th : TheoremIII1, every constant at θ0 with ``L = L_est``.
+    L0, L_est : Hessian norm at θ0, and its maximum along a preliminary run (the
+        numerical ``L``).
+    traj : Trajectory with ``dist_ref`` = :math:`\\|\\theta_\\tau - \\theta_\\infty\\|`.
+    theta_inf : the state of a long run stopped at round-off (:math:`\\theta_\\infty` of (7)).
+    dist_sigma : an upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` of (8), shape (R,)
+        (see :func:`dist_to_sigma_prime`).
+    """
+
+    net: TwoLayerDIP
+    problem: Problem
+    th: TheoremIII1
+    L0: torch.Tensor
+    L_est: torch.Tensor
+    traj: object
+    theta_inf: State
+    dist_sigma: torch.Tensor
+
+    def bounds(self, tau=None) -> dict:
+        """Measured curves and bounds (6), (7), (8) at ``tau`` (default: recorded steps), each (T, R)."""
+        tau = torch.as_tensor(self.traj.steps if tau is None else tau)
+        return {"loss": (self.traj.loss, self.th.loss_bound(tau)),
+                "param": (self.traj.dist_ref, self.th.param_bound(tau)),
+                "error": (self.traj.error, self.th.error_bound(tau, dist=self.dist_sigma))}
+
+
+def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, noise_std: float = 0.0,
+                runs: int = 1, steps: int = 2000, ref_steps: int = 5000, d: int = 4, seed: int = 0,
+                L_steps: int = 300) -> TheoremRun:
+    """Theorem III.1 on the problem of its chapter: every constant, a run, and the bounds.
+
+    The hidden layer W of the network (9) (sigmoid, Rademacher V0) is trained with
+    ½-MSE on :math:`y = A\\bar x + \\varepsilon`, ``A`` from :func:`dipnb.well_conditioned_operator` (``m`` rows)
+    (:math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`), :math:`\\bar x \\sim N(0, I_n)`,
+    :math:`\\varepsilon \\sim N(0, \\text{noise\\_std}^2 I_m)`.
+
+    ``L`` is estimated by :func:`estimate_L` (largest Hessian norm along ``L_steps``
+    steps at γ = 1/(2 L0)), then :math:`\\gamma = \\text{gamma\\_L}/L`. θ∞ is the
+    state of a run of ``ref_steps`` steps stopped when its loss stalls (round-off);
+    the recorded run (every step, ``steps`` steps) measures
+    :math:`\\|\\theta_\\tau-\\theta_\\infty\\|`. ``dist(x̄, Σ')`` is bounded by
+    :func:`dist_to_sigma_prime`. Seeds: network ``seed``, operator ``seed+1``, data ``seed+2``.
+    """
+    n, m, k = check_int("n", n), check_int("m", m), check_int("k", k, low=n)
+    check_positive("gamma_L", gamma_L)
+    if not gamma_L < 2:
+        raise ValueError(f"gamma_L must lie in ]0, 2[ (nu1, nu2 are defined for gamma*L < 2), got {gamma_L}")
+    check_positive("noise_std", noise_std, allow_zero=True)
+    net = TwoLayerDIP.init(runs, n, k, d=d, seed=seed)
+    A = well_conditioned_operator(n, runs=runs, seed=seed + 1, m=m)
+    pb = Problem.make(A, noise_std=noise_std, seed=seed + 2)
+    L0 = hessian_norm(net, pb, iters=30)
+    L = estimate_L(net, pb, gamma=0.5 / L0, steps=L_steps, points=4, iters=30) if L_steps else L0
+    gamma = gamma_L / L
+    th = theorem_quantities(net, pb, gamma=gamma, L=L)
+    theta_inf = gradient_descent(net, pb, gamma, ref_steps, tol=0.0, stall_window=200, record=[0],
+                                 progress=False).final
+    traj = gradient_descent(net, pb, gamma, steps, tol=0.0, record=1, reference=theta_inf,
+                            stall_window=None, progress=False)
+    if noise_std == 0:   # the long run above is the noiseless run: reuse its limit
+        err = (net.forward(theta_inf) - pb.x_bar).norm(dim=1)
+        dist = torch.where(net.param_distance(theta_inf) <= th.R_prime, err, torch.full_like(err, math.inf))
+    else:
+        dist = dist_to_sigma_prime(net, pb, gamma, th.R_prime, steps=ref_steps)
+    return TheoremRun(net, pb, th, L0, L, traj, theta_inf, dist)
+
+
+def bound_ratios(run: TheoremRun, at_loss: float = 1e-10) -> dict:
+    """How loose the bounds (6), (7), (8) are on ``run``, per run (R,).
+
+    Returns, for each of ``"loss"``, ``"param"``, ``"error"``, the ratio
+    bound/measured at τ = 0 (``"<key>_0"``) and at τ*, the first recorded τ where
+    the measured loss is ``<= at_loss`` (``"<key>_star"``); ``"tau_star"`` (−1 if never)
+    and ``"rate"``: :math:`\\log(\\mathcal L_0/\\mathcal L_{\\tau^*}) / \\log(\\mathcal L_0/\\text{bound}_{\\tau^*})`,
+    how many times faster the loss falls than (6) says (on a log scale).
+    """
+    check_positive("at_loss", at_loss)
+    b = run.bounds()
+    loss = run.traj.loss
+    R_ = loss.shape[1]
+    hit = loss <= at_loss
+    idx = torch.where(hit.any(0), hit.double().argmax(0), torch.full((R_,), -1, dtype=torch.long))
+    safe = idx.clamp(min=0)
+    cols = torch.arange(R_)
+    out = {"tau_star": torch.as_tensor(run.traj.steps)[safe].where(idx >= 0, torch.tensor(-1))}
+    for key, (meas, bnd) in b.items():
+        out[f"{key}_0"] = bnd[0] / meas[0]
+        r = bnd[safe, cols] / meas[safe, cols]
+        out[f"{key}_star"] = torch.where(idx >= 0, r, torch.full_like(r, math.nan))
+    L0 = loss[0]
+    rate = torch.log(L0 / loss[safe, cols]) / torch.log(L0 / b["loss"][1][safe, cols])
+    out["rate"] = torch.where(idx >= 0, rate, torch.full_like(rate, math.nan))
+    return out
+
+
+#: Sizes of chapter 04's study "when the condition fails" (n = m = 2, injective A).
+CONDITION_VS_CONVERGENCE_PRESETS = {
+    "quick": dict(ks=(10, 100, 1000, 10_000), runs=50, steps=3000),
+    "paper": dict(ks=(10, 100, 1000, 10_000, 100_000), runs=50, steps=100_000),
+}
+
+
+def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), runs: int = 50,
+                             steps: int = 3000, tol: float = 1e-14, operator: str = "injective",
+                             gamma_L: float = 0.5, noise_std: float = 0.0, d: int = 1,
+                             seed: int = 0) -> dict:
+    """How often condition (4) holds, against how often gradient descent converges.
+
+    For each width ``k``, ``runs`` independent draws (network, operator, x̄) are
+    trained on the hidden layer with ½-MSE and :math:`\\gamma = \\text{gamma\\_L}/L_0`,
+    :math:`L_0` the Hessian norm at θ0 (so :math:`\\nu_1` is the same for every run).
+    A run *converges* when :math:`\\mathcal L_y(y_\\tau) \\le` ``tol`` within ``steps``
+    steps (the paper's Fig 1 uses 1e-14 and :math:`10^5` steps).
+
+    Parameters
+    ----------
+    operator : {"injective", "gaussian"}
+        :func:`dipnb.well_conditioned_operator` with m rows (:math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`) or iid N(0, 1)
+        entries as in Fig 1.
+    d : int
+        Latent size; it does not change the dynamics (only ``h = Wu`` matters), so the
+        default 1 keeps memory at O(runs·k).
+
+    Returns
+    -------
+    dict with ``ks`` (K,), ``cond4``, ``converged`` (bool, (K, runs)), ``stop_step``,
+    ``R``, ``R_prime`` ((K, runs)) and the parameters.
+    """
+
+    n, m, runs, steps = (check_int(a, b) for a, b in (("n", n), ("m", m), ("runs", runs), ("steps", steps)))
+    check_choice("operator", operator, ("injective", "gaussian"))
+    ks = [check_int("k", kk, low=n) for kk in ks]
+    if not ks:
+        raise ValueError("ks must hold at least one width")
+    check_positive("tol", tol)
+    if not 0 < gamma_L < 2:
+        raise ValueError(f"gamma_L must lie in ]0, 2[, got {gamma_L}")
+    out = {key: [] for key in ("cond4", "converged", "stop_step", "R", "R_prime")}
+    for i, k in enumerate(ks):
+        s = seed + 1000 * i
+        net = TwoLayerDIP.init(runs, n, k, d=d, seed=s)
+        A = (well_conditioned_operator(n, runs=runs, seed=s + 1, m=m) if operator == "injective"
+             else gaussian_operator(m, n, runs=runs, seed=s + 1))
+        pb = Problem.make(A, noise_std=noise_std, seed=s + 2)
+        L0 = hessian_norm(net, pb, iters=30)
+        gamma = gamma_L / L0
+        th = theorem_quantities(net, pb, gamma=gamma, L=L0)
+        tr = gradient_descent(net, pb, gamma, steps, tol=tol, record=[0], stall_window=None, progress=False)
+        out["cond4"].append(th.condition_4.cpu())
+        out["converged"].append(tr.converged.cpu())
+        out["stop_step"].append(tr.stop_step.cpu())
+        out["R"].append(th.R.cpu())
+        out["R_prime"].append(th.R_prime.cpu())
+    res = {key: torch.stack(v).numpy() for key, v in out.items()}
+    res.update(ks=np.asarray(ks), n=n, m=m, runs=runs, steps=steps, tol=tol, operator=operator,
+               gamma_L=gamma_L, noise_std=noise_std)
+    return res
+
+
+def hessian_norm_in_ball(net: TwoLayerDIP, problem: Problem, radius, points: int = 8, seed: int = 0,
+                         loss: Loss | str = "mse", iters: int = 30) -> torch.Tensor:
+    """Largest Hessian norm of :math:`\\theta\\mapsto\\mathcal L_y(Ag(u,\\theta))` (hidden layer W)
+    seen at θ0 and at ``points`` random points on the sphere of radius ``radius`` (float or (R,))
+    around θ0, shape (R,).
+
+    The L of Theorem III.1 is a Lipschitz constant of the gradient on a ball that
+    contains every iterate, i.e. (for a C² loss) the supremum of the Hessian norm over
+    that ball. Sampling gives a lower bound of that supremum; comparing it with
+    :func:`estimate_L` (the maximum along the trajectory) shows how much the choice matters.
+    A perturbation of W with Frobenius norm ρ moves ``h = Wu`` by at most ρ‖u‖, so the
+    points are :math:`h_0 + \\rho\\|u\\| e`, e a random unit vector.
+    """
+    points = check_int("points", points, low=0)
+    check_positive("radius", radius)
+    g = torch.Generator(device=net.V0.device).manual_seed(int(seed))
+    s0 = net.initial_state()
+    rho = torch.as_tensor(radius, dtype=s0.h.dtype, device=s0.h.device).expand(net.runs)
+    best = hessian_norm(net, problem, s0, "W", loss, iters)
+    for _ in range(points):
+        e = torch.randn(s0.h.shape, dtype=s0.h.dtype, device=s0.h.device, generator=g)
+        e = e / e.norm(dim=1, keepdim=True)
+        st = State(s0.h + (rho * net.u_norm2.sqrt())[:, None] * e, s0.V)
+        best = torch.maximum(best, hessian_norm(net, problem, st, "W", loss, iters))
+    return best
+
+
+@register("condition-vs-convergence", presets=CONDITION_VS_CONVERGENCE_PRESETS, chapter="04_theorem_iii1",
+          doc="how often condition (4) holds against how often GD converges, n = m = 2, injective A "
+              "(chapter 'Theorem III.1')")
+def _condition_vs_convergence(preset, device, seed, cache, progress):
+    res = condition_vs_convergence(n=2, m=2, operator="injective", seed=seed,
+                                   **CONDITION_VS_CONVERGENCE_PRESETS[preset])
+    return res

@@ -1,0 +1,13 @@
+"""What the book shows a reader: tables, and the paper's claims against our measurements.
+
+A :class:`Claim` is one row of a "paper says / we measure / agree?" table, as data: the
+claim in the paper's words, what the paper gives, what we measure (in words), the verdict,
+and the numbers behind them (``value`` and ``values``), so that a chapter quotes a field of
+the claim rather than recomputing it. :class:`Table` shows rows as HTML in the book and in
+Jupyter and as Markdown in a terminal. The comparisons of each figure are in
+:mod:`.sweeps` (Fig 1, Fig 2, the step-size threshold) and :mod:`.images` (Fig 3, Fig 4).
+"""
+from . import images, sweeps
+from .claims import Claim, ClaimTable, Table, claims_by_key
+
+__all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "images", "sweeps"]

@@ -1,0 +1,194 @@
+"""Corollary III.2 in numbers: how wide must the two-layer network (9) be for (4) to hold?
+
+Training the hidden layer ``W`` only (Fig 1 of the paper), condition (4) has a
+closed form. With :math:`\\sigma_0 = \\sigma_{\\min}(J_g(0))`,
+:math:`M = \\max_j\\|v_{0,j}\\|` (:math:`= \\sqrt n` for Rademacher :math:`V_0`)
+and B the constant of A-3, eq. (5) gives
+:math:`R = \\sigma_0\\sqrt k / (2BM\\|u\\|^2)` (see :func:`dipnb.radius_R`) and
+:math:`R' = 2\\nu_1\\psi(\\mathcal L_y(y_0))/(\\sigma_A\\sigma_0)`, so that
+
+.. math::
+   R' < R \\iff \\sqrt k > \\frac{4\\nu_1 B M \\|u\\|^2\\,\\psi(\\mathcal L_y(y_0))}{\\sigma_A\\sigma_0^2},
+
+with :math:`\\psi(\\mathcal L_y(y_0)) = \\|y_0 - y\\|` for the ½-MSE. Everything
+in (4) is proportional to :math:`\\nu_1`: this module computes the ratio
+:math:`\\rho = R'/R` at :math:`\\nu_1 = 1` (the gradient-flow limit
+:math:`\\gamma \\to 0`), and (4) holds for a step with constant :math:`\\nu_1`
+iff :math:`\\nu_1\\rho < 1` (e.g. :math:`\\nu_1 = 2` at :math:`\\gamma = 1/(2L)`,
+:math:`\\nu_1 = 4` at :math:`\\gamma = 1/L`). No ``L`` has to be computed.
+
+The statistics of the initialisation that (4) needs are sums over the ``k``
+hidden neurons (:func:`init_statistics`), so a sweep draws the network in
+chunks of bounded memory and adds them up: :math:`V_0` alone is
+``runs * n * k`` doubles (2 GB for 50 runs, n = 5, k = 10^6).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._validation import check_int, check_positive
+from ..core.losses import Loss, get_loss
+from ..core.network import TwoLayerDIP
+from ..core.problems import Problem
+
+__all__ = ["corollary_width", "corollary_probability", "corollary_terms", "constants_for_width",
+           "init_statistics", "merge_statistics", "ratio_from_statistics", "condition4_ratio",
+           "critical_width"]
+
+
+def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float = 1.0,
+                    C_prime: float = 1.0) -> torch.Tensor:
+    """The width that Corollary III.2 asks for, shape (R,):
+
+    .. math::
+       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,\\rho^2\\Big)^4,
+       \\qquad \\rho = C\\|A\\|\\sqrt{n\\log d} + \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
+
+    The paper leaves C and C' unnamed ("depend only on the activation and D");
+    they are parameters here, 1 by default. For ½-MSE, :math:`L_{\\mathcal L,0} = 1`
+    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n \\rho^4`.
+    """
+    d = check_int("d", d, low=2)
+    check_positive("C", C)
+    check_positive("C_prime", C_prime)
+    loss = get_loss(loss)
+    A, n, m = problem.A, problem.A.n, problem.A.m
+    rho = (C * A.norm * math.sqrt(n * math.log(d))
+           + math.sqrt(m) * (problem.y_bar.abs().amax(1) + problem.noise.abs().amax(1)))
+    LL0 = loss.grad_ratio_bound(problem.y, rho)
+    if not torch.isfinite(LL0).all():  # e.g. the KL loss: no finite width is guaranteed
+        return torch.full_like(rho, math.inf)
+    s = LL0 / 2 * rho ** 2
+    psi = loss.desingularizer(problem.y, s)
+    return C_prime * A.sigma_min ** -4 * n * psi.psi(s) ** 4
+
+
+def corollary_probability(n: int, d: int) -> float:
+    """The probability :math:`1 - 2n^{-1} - d^{-1}` with which Corollary III.2 gives (4)."""
+    return 1 - 2 / check_int("n", n) - 1 / check_int("d", d)
+
+
+def corollary_terms(problem: Problem, d: int, C: float = 1.0) -> dict:
+    """The two terms of the radius in Corollary III.2, shape (R,) each:
+
+    :math:`a = C\\|A\\|\\sqrt{n\\log d}` and :math:`b = \\sqrt m(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty)`,
+    so that for the ½-MSE :func:`dipnb.corollary_width` is :math:`C'\\sigma_A^{-4}n(a+b)^4`.
+    Expanding, :math:`(a+b)^4` lies between :math:`a^4 + b^4` and :math:`8(a^4 + b^4)`,
+    i.e. the bound is of the order of
+    :math:`C'C^4\\kappa(A)^4 n^3\\log^2 d + C'\\sigma_A^{-4} n m^2(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty)^4`:
+    ``first`` and ``second`` are these two terms (with C' = 1).
+    """
+    d = check_int("d", d, low=2)
+    check_positive("C", C)
+    A, n, m = problem.A, problem.A.n, problem.A.m
+    a = C * A.norm * math.sqrt(n * math.log(d))
+    b = math.sqrt(m) * (problem.y_bar.abs().amax(1) + problem.noise.abs().amax(1))
+    sA = A.sigma_min
+    a, b = a.expand(problem.runs), b.expand(problem.runs)
+    return {"a": a, "b": b, "first": sA ** -4 * n * a ** 4, "second": sA ** -4 * n * b ** 4}
+
+
+def constants_for_width(problem: Problem, d: int, target: float) -> dict:
+    """What the unnamed constants of Corollary III.2 must be for the bound to equal ``target`` (½-MSE).
+
+    Returns tensors (R,): ``C_prime`` with C = 1 (the bound is linear in C'), and ``C``
+    with C' = 1, solving :math:`\\sigma_A^{-4}n(Ca_1 + b)^4 = target` with
+    :math:`a_1 = \\|A\\|\\sqrt{n\\log d}`; ``C`` is NaN where even C → 0 gives a
+    bound above ``target`` (then no positive C works).
+    """
+    check_positive("target", target)
+    t = corollary_terms(problem, d, C=1.0)
+    k1 = corollary_width(problem, d, C=1.0, C_prime=1.0).expand(problem.runs)
+    root = (target * problem.A.sigma_min ** 4 / problem.A.n) ** 0.25
+    C = (root - t["b"]) / t["a"]
+    return {"C_prime": target / k1, "C": torch.where(C > 0, C, torch.full_like(C, math.nan))}
+
+
+def init_statistics(h: torch.Tensor, V: torch.Tensor, activation) -> dict:
+    """Sums over the hidden neurons that condition (4) needs, shape-batched over runs.
+
+    Parameters
+    ----------
+    h : Tensor (R, k)
+        :math:`h_0 = W_0 u` (exactly N(0, I_k) under A-6, A-7).
+    V : Tensor (R, n, k)
+        :math:`V_0`.
+    activation : Activation
+
+    Returns
+    -------
+    dict with ``k`` (int), ``G`` (R, n, n) :math:`= \\sum_j \\phi'(h_j)^2 v_jv_j^T`,
+    ``xs`` (R, n) :math:`= \\sum_j \\phi(h_j) v_j` and ``M2`` (R,)
+    :math:`= \\max_j\\|v_j\\|^2`. Two chunks of neurons combine by adding ``k``,
+    ``G``, ``xs`` and taking the max of ``M2`` (:func:`_merge`); then
+    :math:`J_WJ_W^T = G/k` (for :math:`\\|u\\| = 1`) and :math:`x_0 = xs/\\sqrt k` (eq. 9).
+    """
+    Vd = V * activation.dphi(h)[:, None, :]
+    return {"k": V.shape[-1], "G": Vd @ Vd.transpose(1, 2),
+            "xs": torch.einsum("rnk,rk->rn", V, activation.phi(h)),
+            "M2": (V * V).sum(1).amax(1)}
+
+
+def merge_statistics(a: dict | None, b: dict) -> dict:
+    if a is None:
+        return b
+    return {"k": a["k"] + b["k"], "G": a["G"] + b["G"], "xs": a["xs"] + b["xs"],
+            "M2": torch.maximum(a["M2"], b["M2"])}
+
+
+def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss, eta: float,
+                      u_norm2=1.0) -> dict:
+    """R, R' (at ν1 = 1), σ0 and ρ = R'/R from the statistics of :func:`init_statistics`."""
+    k = stats["k"]
+    if k < stats["G"].shape[-1]:
+        raise ValueError(f"sigma_min(J_g) needs k >= n when only W is trained; got k={k} < n={stats['G'].shape[-1]}")
+    u_norm2 = torch.as_tensor(u_norm2, dtype=stats["G"].dtype, device=stats["G"].device)
+    gram = u_norm2.reshape(-1, 1, 1) * stats["G"] / k
+    sigma0 = torch.linalg.eigvalsh(gram)[:, 0].clamp(min=0).sqrt()
+    x0 = stats["xs"] / math.sqrt(k)
+    y = problem.y
+    y0 = problem.A.A(x0)
+    loss0 = loss.value(y0, y)
+    psi0 = loss.desingularizer(y, loss0 + eta).psi(loss0)
+    M = stats["M2"].sqrt()
+    R = sigma0 * math.sqrt(k) / (2 * activation.B * M * u_norm2)
+    sA = problem.A.sigma_min.expand_as(sigma0)
+    R_prime = 2 * psi0 / (sA * sigma0)
+    return {"sigma0": sigma0, "R": R, "R_prime": R_prime, "ratio": R_prime / R,
+            "residual": (y0 - y).norm(dim=1), "psi0": psi0}
+
+
+def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse",
+                     eta: float = 1.0) -> dict:
+    """The quantities of condition (4) at :math:`\\theta_0`, hidden layer trained, :math:`\\nu_1 = 1`.
+
+    Returns a dict of tensors of shape (R,): ``sigma0`` (:math:`\\sigma_{\\min}(J_g(0))`),
+    ``R`` and ``R_prime`` of (5) (``R_prime`` at :math:`\\nu_1 = 1`), ``ratio``
+    :math:`\\rho = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
+    :math:`\\psi(\\mathcal L_y(y_0))`. Condition (4) holds with constant
+    :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1\\rho < 1`. ``eta`` is the η of A-2
+    (only the KL loss's ψ depends on it).
+    """
+    check_positive("eta", eta)
+    loss = get_loss(loss)
+    net.activation.require_A3("condition (4)")
+    if problem.runs != net.runs:
+        raise ValueError(f"problem has {problem.runs} runs but the network has {net.runs}; they must match")
+    stats = init_statistics(net.h0, net.V0, net.activation)
+    return ratio_from_statistics(stats, problem, net.activation, loss, eta, net.u_norm2)
+
+
+def critical_width(ratio, k: int, nu1=1.0):
+    """The width at which (4) would hold if :math:`\\sigma_0` and :math:`\\|y_0-y\\|` kept their values at ``k``.
+
+    :math:`\\rho \\propto 1/\\sqrt k` at fixed :math:`\\sigma_0, \\|y_0 - y\\|`, so
+    :math:`\\nu_1\\rho\\sqrt{k'/k} < 1 \\iff k' > k\\,(\\nu_1\\rho)^2`. Both quantities
+    converge as k grows (:math:`\\sigma_0^2 \\to C_{\\phi'}^2`, :math:`x_0 \\to N(0, C_\\phi^2 I_n)`),
+    so at a large ``k`` the median of this per-run width estimates the width at which
+    (4) holds with probability 1/2 (checked against the sweep in the chapter).
+    """
+    check_int("k", k)
+    check_positive("nu1", nu1)
+    return k * (nu1 * ratio) ** 2

@@ -1,0 +1,214 @@
+"""The shape of the package (../shared/guide/architecture.md): one import direction, no cycles,
+no private names across modules, every module importable on its own, a curated top level."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "dipnb"
+
+#: Layers, lowest first: a module may import only from its own layer or the layers before it.
+LAYERS = [
+    ("base", ("dipnb._validation", "dipnb._random", "dipnb._version")),
+    ("core", ("dipnb.core",)),
+    ("theory", ("dipnb.theory",)),
+    ("engine", ("dipnb.engine",)),
+    ("analysis", ("dipnb.analysis",)),
+    ("experiments", ("dipnb.experiments",)),
+    ("report", ("dipnb.report", "dipnb.plotting")),
+    ("top", ("dipnb", "dipnb.cli", "dipnb.__main__", "dipnb.coursework")),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def layer_of(mod: str) -> int:
+    best, best_len = None, -1
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if (mod == p or mod.startswith(p + ".")) and len(p) > best_len:
+                best, best_len = i, len(p)
+    if best is None:
+        raise AssertionError(f"module {mod} is in no layer of tests/test_structure.py")
+    return best
+
+
+def imports_of(path: Path):
+    """``(imported module, [names], line)`` for every import of dipnb in the file, wherever it is
+    (function-level imports count: they are edges of the graph too)."""
+    mod = module_name(path)
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target == "dipnb" or target.startswith("dipnb."):
+                names = [a.name for a in node.names]
+                # `from . import x` imports the submodule x when x is one
+                for a in names:
+                    sub = PKG.parent / Path(*(target + "." + a).split("."))
+                    if sub.with_suffix(".py").exists() or (sub / "__init__.py").exists():
+                        out.append((target + "." + a, [], node.lineno))
+                        names = [n for n in names if n != a]
+                if names:
+                    out.append((target, names, node.lineno))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == "dipnb" or a.name.startswith("dipnb."):
+                    out.append((a.name, [], node.lineno))
+    return out
+
+
+MODULES = sorted(PKG.rglob("*.py"))
+NAMES = {module_name(p): p for p in MODULES}
+
+
+def resolve(target: str) -> str:
+    """The module a target names (a ``from X import Y`` target is X itself)."""
+    if target not in NAMES:
+        raise AssertionError(f"import of unknown module {target}")
+    return target
+
+
+def test_every_module_is_in_a_layer():
+    for mod in NAMES:
+        layer_of(mod)
+
+
+def test_imports_follow_the_layers():
+    bad = []
+    for mod, path in NAMES.items():
+        for target, _, line in imports_of(path):
+            t = resolve(target)
+            if t == "dipnb" and mod != "dipnb":
+                bad.append(f"{path.relative_to(PKG.parent)}:{line}: imports the top-level package")
+            elif layer_of(t) > layer_of(mod):
+                bad.append(f"{path.relative_to(PKG.parent)}:{line}: {LAYERS[layer_of(mod)][0]} module {mod} "
+                           f"imports {t} ({LAYERS[layer_of(t)][0]})")
+    assert not bad, "imports against the direction core -> theory -> engine -> analysis -> " \
+                    "experiments -> report/plotting -> top:\n" + "\n".join(bad)
+
+
+def _graph():
+    g = {m: set() for m in NAMES}
+    for mod, path in NAMES.items():
+        for target, _, _ in imports_of(path):
+            t = resolve(target)
+            if t != mod:
+                g[mod].add(t)
+    return g
+
+
+def find_cycle(graph):
+    """A cycle of the directed graph as a list of nodes, or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = {n: WHITE for n in graph}
+    stack = []
+
+    def visit(n):
+        color[n] = GREY
+        stack.append(n)
+        for m in sorted(graph[n]):
+            if color[m] == GREY:
+                return stack[stack.index(m):] + [m]
+            if color[m] == WHITE:
+                c = visit(m)
+                if c:
+                    return c
+        stack.pop()
+        color[n] = BLACK
+        return None
+
+    for n in sorted(graph):
+        if color[n] == WHITE:
+            c = visit(n)
+            if c:
+                return c
+    return None
+
+
+def test_no_import_cycle():
+    cycle = find_cycle(_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def private_imports(imports) -> list:
+    """``(target, name, line)`` for every private name in ``imports`` (from :func:`imports_of`)."""
+    return [(t, n, line) for t, names, line in imports for n in names
+            if n.startswith("_") and not n.startswith("__")]
+
+
+def test_no_private_name_crosses_modules():
+    bad = [f"{path.relative_to(PKG.parent)}:{line}: from {t} import {n}"
+           for path in MODULES for t, n, line in private_imports(imports_of(path))]
+    assert not bad, "private names imported from another module (make them public in the lower layer):\n" + \
+        "\n".join(bad)
+
+
+def test_the_private_name_check_catches_one():
+    imports = imports_of(PKG / "engine" / "_numba.py")            # a real file: imports ._common
+    assert ("dipnb.engine._common", ["SweepResult", "dense", "gammas"]) in [(t, n) for t, n, _ in imports]
+    assert private_imports(imports) == []
+    assert private_imports([("dipnb.core.network", ["forward", "_helper"], 3)]) == [("dipnb.core.network", "_helper", 3)]
+    # a private *module* is fine (rule 4): `from . import _numba` imports no private name
+    assert private_imports([("dipnb.engine._numba", [], 1)]) == []
+
+
+def test_top_level_is_curated():
+    src = (PKG / "__init__.py").read_text()
+    tree = ast.parse(src)
+    assert not any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in tree.body)
+    import dipnb
+    assert len(dipnb.__all__) <= 60, len(dipnb.__all__)
+    missing = [n for n in dipnb.__all__ if not hasattr(dipnb, n)]
+    assert not missing
+    for sub in ("experiments", "plotting", "report", "engine", "analysis"):
+        assert getattr(dipnb, sub).__name__ == f"dipnb.{sub}"
+
+
+def test_no_module_is_too_long():
+    long = {str(p.relative_to(PKG.parent)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 560}
+    assert not long, f"modules longer than about 500 lines: {long}"
+
+
+def test_docstrings_have_no_invalid_escapes():
+    """A single backslash in a non-raw docstring is a silent bug (``\\nabla`` is a newline)."""
+    for p in MODULES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(p.read_text(), str(p), "exec")
+
+
+def _import_alone(mod):
+    r = subprocess.run([sys.executable, "-c", f"import importlib; importlib.import_module({mod!r})"],
+                       capture_output=True, text=True, timeout=300)
+    return mod, r.returncode, r.stderr[-2000:]
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter():
+    mods = [m for m in NAMES if m != "dipnb.__main__"]
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        results = list(ex.map(_import_alone, mods))
+    bad = [f"{m}: {err}" for m, rc, err in results if rc != 0]
+    assert not bad, "\n".join(bad)

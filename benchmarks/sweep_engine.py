@@ -136,7 +136,7 @@ def main(argv=None):
     dev = torch.device(args.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda asked for, but torch sees no CUDA device; accepted here: cpu")
-    env = dipnb.environment(str(dev))
+    env = dipnb.experiments.environment(str(dev))
     bw = bandwidth(dev)
     print(f"# dipnb sweep-engine benchmark on {env['device']}, torch {env['torch']}, "
           f"{torch.get_num_threads()} torch threads; measured copy bandwidth {bw / 1e9:.1f} GB/s")

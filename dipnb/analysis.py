@@ -17,7 +17,7 @@ from ._validation import check_choice, check_int, check_positive
 
 __all__ = ["loglog_slope", "loglog_fit", "width_at_probability", "condition4_probability",
            "failure_threshold", "convergence_band", "fit_decay", "psnr", "discrepancy_stop",
-           "project_paths"]
+           "project_paths", "wilson_interval", "bootstrap", "log10_width_at", "log10_threshold_at"]
 
 
 def loglog_fit(x, y, drop_invalid: bool = False) -> tuple[float, float]:
@@ -182,3 +182,60 @@ def project_paths(reference: torch.Tensor, *others: torch.Tensor, run: int = 0, 
     for o in others:
         out.append(((o[:, run] - reference[0, run]) @ P).cpu().numpy())
     return out, captured
+
+
+# --- uncertainty ------------------------------------------------------------------------------
+
+def wilson_interval(successes, trials, z: float = 1.96):
+    """Wilson score interval of a binomial proportion: ``(low, high)`` (arrays broadcast).
+
+    For 50 runs the half-width is up to about 0.14 (at p = 1/2); at p = 0 or 1 the
+    interval stays one-sided and non-degenerate (e.g. 50/50 gives ``(0.929, 1)``), which
+    is why a probability read off 50 runs is never "exactly 1".
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    if np.any(n <= 0) or np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {k} of {n}")
+    check_positive("z", z)
+    p = k / n
+    den = 1 + z ** 2 / n
+    mid = (p + z ** 2 / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / den
+    return np.clip(mid - half, 0.0, 1.0), np.clip(mid + half, 0.0, 1.0)
+
+
+def bootstrap(statistic, outcomes, reps: int = 1000, seed: int = 0, alpha: float = 0.05):
+    """Percentile bootstrap of ``statistic(outcomes)`` over runs: ``(estimate, low, high)``.
+
+    ``outcomes`` is an array whose *last* axis is the runs (e.g. converged, shape (cells, runs)).
+    Each replicate resamples the runs with replacement, the same runs for every cell, so that
+    cells which share their problems (common random numbers) stay paired. Replicates where the
+    statistic is not finite are counted: if more than ``alpha / 2`` of them are, the
+    corresponding end of the interval is infinite (the reading may not exist on the grid).
+    """
+    reps = check_int("reps", reps)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in ]0, 1[, got {alpha}")
+    x = np.asarray(outcomes)
+    R = x.shape[-1]
+    est = float(statistic(x))
+    rng = np.random.default_rng(seed)
+    vals = np.array([float(statistic(x[..., rng.integers(0, R, R)])) for _ in range(reps)])
+    vals = np.where(np.isnan(vals), np.inf, vals)       # "not reached" counts as beyond the grid
+    lo, hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")   # no interpolation: inf stays inf
+    return est, float(lo), float(hi)
+
+
+def log10_width_at(ks, converged, level: float):
+    """:math:`\\log_{10}` of :func:`width_at_probability` for boolean outcomes ``(K, runs)``:
+    the width from which a fraction ``level`` of the runs converge (NaN if never on the grid)."""
+    w = width_at_probability(ks, np.asarray(converged, dtype=float).mean(-1), level)
+    return math.log10(w) if np.isfinite(w) else math.nan
+
+
+def log10_threshold_at(gammas, converged, level: float = 0.5):
+    """:math:`\\log_{10}` of :func:`failure_threshold` for boolean outcomes ``(G, runs)``
+    (``+inf`` when no failure is on the grid, NaN when no γ reaches ``level``)."""
+    t = failure_threshold(gammas, np.asarray(converged, dtype=float).mean(-1), level)
+    return math.log10(t) if np.isfinite(t) else t

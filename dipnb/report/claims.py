@@ -1,9 +1,75 @@
 """The row types of the book's tables: :class:`Table`, :class:`Claim` and :class:`ClaimTable`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-__all__ = ["Table", "Claim", "ClaimTable", "claims_by_key"]
+__all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
+           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "VERDICTS", "STATUSES", "decide", "decide_direction"]
+
+#: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
+AGREES = "agrees"
+WITHIN = "agrees within resolution"
+DISAGREES = "disagrees"
+NOT_TESTED = "not tested at the paper's setting"
+NOT_TESTABLE = "not testable"          # e.g. the paper's unnamed constants C, C'
+BEYOND = "beyond the paper"            # our own hypothesis, not a claim of the paper
+VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND)
+#: What a finding rests on: a derivation in the book, a measurement, or a choice of ours.
+STATUSES = ("proved", "numerical", "depends on our choices")
+
+
+def decide(measured, paper, tolerance: float, interval=None, resolution: float = 0.0) -> str:
+    """The verdict on a numeric claim (e.g. a width in decades), fixed before looking at data.
+
+    * :data:`AGREES` when ``|measured - paper| <= tolerance`` (how precisely the paper's
+      number can be read, e.g. half a decade off a heat map);
+    * :data:`WITHIN` when it does not, but the paper's value lies within the measured
+      ``interval`` (bootstrap, Wilson) widened by half the grid ``resolution``, or the
+      difference is below ``tolerance`` plus half a grid step: the data cannot tell them apart;
+    * :data:`DISAGREES` otherwise. A measurement that does not exist (NaN: the level is
+      never reached on the grid) gives :data:`NOT_TESTABLE`.
+    """
+    if measured is None or not math.isfinite(float(measured)):
+        return NOT_TESTABLE
+    measured, paper = float(measured), float(paper)
+    if abs(measured - paper) <= tolerance + 1e-12:
+        return AGREES
+    half = resolution / 2
+    lo, hi = interval if interval is not None else (measured, measured)
+    if lo - half <= paper <= hi + half or abs(measured - paper) <= tolerance + half + 1e-12:
+        return WITHIN
+    return DISAGREES
+
+
+def decide_direction(values, intervals=None, decreasing: bool = True, resolution: float = 0.0) -> str:
+    """The verdict on a claim of direction ("γ gets smaller as n grows") over an ordered list.
+
+    ``values`` are the point estimates in the claimed order, ``intervals`` their ``(low,
+    high)``. :data:`AGREES` when the last lies beyond the first by more than both intervals
+    (widened by half the grid ``resolution``) and no step goes the other way by more than
+    its intervals; :data:`DISAGREES` when some step goes significantly the other way, or the
+    last is significantly on the wrong side of the first; :data:`WITHIN` otherwise (the
+    estimates may follow the claim but the intervals overlap). Fewer than two finite values:
+    :data:`NOT_TESTABLE`.
+    """
+    sign = -1.0 if decreasing else 1.0
+    pts = [(float(v), iv) for v, iv in zip(values, intervals if intervals is not None else [None] * len(values))
+           if v is not None and math.isfinite(float(v))]
+    if len(pts) < 2:
+        return NOT_TESTABLE
+    half = resolution / 2
+
+    def span(v, iv):
+        return (v, v) if iv is None else (float(iv[0]), float(iv[1]))
+
+    def beyond(a, b):          # b lies beyond a in the claimed direction, significantly
+        (alo, ahi), (blo, bhi) = span(*a), span(*b)
+        return (bhi + half < alo - half) if sign < 0 else (blo - half > ahi + half)
+
+    if any(beyond(pts[i + 1], pts[i]) for i in range(len(pts) - 1)) or beyond(pts[-1], pts[0]):
+        return DISAGREES
+    return AGREES if beyond(pts[0], pts[-1]) else WITHIN
 
 
 class Table:
@@ -64,6 +130,21 @@ class Claim:
         The headline number of ``measured`` (e.g. :math:`\\log_{10}` of a width).
     values : dict
         Other numbers that ``measured`` quotes or that a chapter's prose needs, by name.
+    interval : (float, float) or None
+        The uncertainty of ``value`` (a Wilson interval for a probability, a bootstrap
+        interval for a threshold or a slope).
+    resolution : float or None
+        The grid step of the reading (e.g. 0.25 decades of k).
+    level : str
+        How the number is read off the data (e.g. "P >= 0.98: all runs but at most one").
+    verdict : str
+        One of :data:`VERDICTS` (empty for rows written before the verdict rules).
+    setting : str
+        How our run differs from the paper's setting (empty when it does not).
+    command : str
+        The command that would settle the claim at the paper's full size.
+    status : str
+        One of :data:`STATUSES`: what a disagreement rests on.
     """
 
     key: str
@@ -73,6 +154,13 @@ class Claim:
     agree: str
     value: float | None = None
     values: dict = field(default_factory=dict)
+    interval: tuple | None = None
+    resolution: float | None = None
+    level: str = ""
+    verdict: str = ""
+    setting: str = ""
+    command: str = ""
+    status: str = ""
 
     _COLUMNS = {"claim": "claim", "paper says": "paper", "we measure": "measured", "agree?": "agree"}
 

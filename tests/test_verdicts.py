@@ -1,0 +1,77 @@
+"""The verdict rules (../shared/guide/verdicts.md) on synthetic data, where the right answer is known."""
+import math
+
+import numpy as np
+import pytest
+
+from dipnb import analysis
+from dipnb.report import (AGREES, DISAGREES, NOT_TESTABLE, WITHIN, decide, decide_direction)
+
+
+def test_a_p1_width_within_half_a_decade_agrees():
+    # the paper reads k >= 10^2.5 off a heat map; all runs converge from 10^2.0 in ours
+    assert decide(2.0, 2.5, tolerance=0.5, interval=(1.9, 2.2), resolution=0.25) == AGREES
+    assert decide(3.2, 2.5, tolerance=0.5, interval=(3.1, 3.3), resolution=0.25) == DISAGREES
+    # 0.6 decades off: more than the tolerance, less than it plus half a grid step
+    assert decide(3.1, 2.5, tolerance=0.5, interval=(3.0, 3.2), resolution=0.25) == WITHIN
+
+
+def test_a_difference_inside_the_interval_is_never_disagrees():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        paper = rng.uniform(-3, 3)
+        lo, hi = sorted(rng.uniform(-4, 4, 2))
+        measured = rng.uniform(lo, hi)
+        if lo <= paper <= hi:
+            assert decide(measured, paper, tolerance=0.1, interval=(lo, hi)) != DISAGREES
+
+
+def test_half_a_grid_step_widens_the_interval():
+    assert decide(3.0, 2.5, tolerance=0.3, interval=(2.9, 3.1), resolution=0.0) == DISAGREES
+    assert decide(3.0, 2.5, tolerance=0.3, interval=(2.9, 3.1), resolution=0.5) == WITHIN
+
+
+def test_no_measurement_is_not_a_disagreement():
+    assert decide(math.nan, 2.5, tolerance=0.5) == NOT_TESTABLE
+    assert decide(None, 2.5, tolerance=0.5) == NOT_TESTABLE
+
+
+def test_direction():
+    tight = [(v - 0.05, v + 0.05) for v in (2.5, 2.0, 1.5)]
+    assert decide_direction([2.5, 2.0, 1.5], tight) == AGREES
+    assert decide_direction([1.5, 2.0, 2.5], [(v - 0.05, v + 0.05) for v in (1.5, 2.0, 2.5)]) == DISAGREES
+    # estimates that go the claimed way, but overlapping intervals: the data cannot tell
+    assert decide_direction([2.5, 2.4], [(2.0, 3.0), (2.0, 2.8)]) == WITHIN
+    # one significant step the other way is a disagreement even if the ends agree
+    assert decide_direction([3.0, 3.5, 1.0], [(2.95, 3.05), (3.45, 3.55), (0.95, 1.05)]) == DISAGREES
+    assert decide_direction([2.0], [(1.0, 3.0)]) == NOT_TESTABLE
+    assert decide_direction([1.0, 2.0], decreasing=False) == AGREES
+
+
+def test_wilson_interval():
+    lo, hi = analysis.wilson_interval(50, 50)
+    assert hi == 1.0 and lo == pytest.approx(0.9287, abs=1e-4)          # 50 of 50 is not "exactly 1"
+    lo, hi = analysis.wilson_interval(25, 50)
+    assert (lo, hi) == pytest.approx((0.3664, 0.6336), abs=1e-4)       # about ±0.13 at p = 1/2
+    with pytest.raises(ValueError, match="successes <= trials"):
+        analysis.wilson_interval(51, 50)
+
+
+def test_bootstrap_of_a_width_covers_the_estimate_and_is_reproducible():
+    ks = [10, 100, 1000, 10_000]
+    conv = np.array([[0] * 50, [1] * 20 + [0] * 30, [1] * 45 + [0] * 5, [1] * 50], dtype=bool)
+    stat = lambda c: analysis.log10_width_at(ks, c, 0.98)          # noqa: E731
+    est, lo, hi = analysis.bootstrap(stat, conv, reps=300, seed=1)
+    assert lo <= est <= hi and est == pytest.approx(math.log10(ks[2]) + (0.98 - 0.9) / 0.1)
+    assert analysis.bootstrap(stat, conv, reps=300, seed=1) == (est, lo, hi)
+    # a level never reached on the grid: the upper end of the interval is infinite
+    none = np.zeros((4, 50), dtype=bool)
+    e2, lo2, hi2 = analysis.bootstrap(stat, none, reps=50)
+    assert math.isnan(e2) and hi2 == math.inf
+
+
+def test_threshold_reading():
+    g = 10.0 ** np.arange(0, 3.01, 0.5)
+    conv = np.array([[1] * 10] * 4 + [[0] * 10] * 3, dtype=bool)        # fails from 10^2.0
+    assert analysis.log10_threshold_at(g, conv) == pytest.approx(2.0)
+    assert analysis.log10_threshold_at(g, np.ones((7, 10), bool)) == math.inf

@@ -1,5 +1,5 @@
 """The command line: ``python -m dipnb list`` and
-``python -m dipnb run EXPERIMENT --preset {quick,paper,paper-cpu} --device {cpu,cuda} --out results/``.
+``python -m dipnb run EXPERIMENT --preset {quick,paper,paper-cpu,paper-long} --device {cpu,cuda} --out results/``.
 
 Each experiment saves ``NAME-PRESET.npz`` and ``.json`` under ``--out`` (default: the book's
 ``results/``, see :func:`dipnb.experiments.results_dir`). A sweep saves every finished cell
@@ -23,8 +23,9 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="run an experiment and save it under --out")
     run.add_argument("experiment", choices=sorted(EXPERIMENTS) + ["all"])
     run.add_argument("--preset", choices=RUN_PRESETS, default="quick",
-                     help="quick (minutes on a laptop), paper (the paper's sizes: a GPU) or paper-cpu "
-                          "(the paper's steps on the part of the grid a CPU can do; some experiments)")
+                     help="quick (minutes on a laptop), paper (the paper's sizes: a GPU), paper-cpu (the "
+                          "paper's steps on the part of the grid a CPU can do) or paper-long (the images "
+                          "at a stated step rule and 10^4 steps); the last two for some experiments")
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default=None, help="folder of the results (default: results/)")

@@ -102,19 +102,71 @@ def step_size(net: TwoLayerDIP, problem: Problem, gamma_L: float = 1.0, iters: i
     return gamma_L / L0, L0
 
 
+STEP_RULES = ("1/L0", "stable")
+
+
+def stable_step(net: TwoLayerDIP, problem: Problem, gamma0: float, growth: float = 2.0, trials: int = 10,
+                probe_steps: int = 200) -> tuple[float, list]:
+    """The largest step of a short γ sweep at which training stays stable: a rule fixed in
+    advance, that looks at the loss only (never at the reconstruction error).
+
+    Tries :math:`\\gamma_j = \\gamma_0\\,g^j`, j = 0, 1, ..., ``trials - 1`` (g = ``growth``), each for
+    ``probe_steps`` steps of :func:`dipnb.train_image` from θ0, and returns the largest γ_j
+    below the first one whose loss is non-finite or rises at some step (by more than a
+    relative 1e-9, round-off), with the list of ``(gamma, stable)`` probes. With γ0 = 1/L0
+    (:func:`step_size`) the first probe is the theorem's step.
+    """
+    check_positive("gamma0", gamma0)
+    if not growth > 1:
+        raise ValueError(f"growth must be > 1, got {growth}")
+    trials, probe_steps = check_int("trials", trials), check_int("probe_steps", probe_steps)
+    best, probes = None, []
+    for j in range(trials):
+        g = gamma0 * growth ** j
+        try:
+            loss = train_image(net, problem, g, probe_steps).loss
+            ok = bool(np.all(np.isfinite(loss)) and np.all(np.diff(loss) <= 1e-9 * loss[:-1]))
+        except FloatingPointError:
+            ok = False
+        probes.append((g, ok))
+        if not ok:
+            break
+        best = g
+    if best is None:
+        raise ValueError(f"no stable step: even gamma0 = {gamma0:g} makes the loss rise within "
+                         f"{probe_steps} steps; accepted: a smaller gamma0")
+    return best, probes
+
+
+def _choose_step(net, problem, rule, gamma_L, hessian_iters, probe_steps):
+    """``(gamma, L0, probes)`` by the stated ``rule`` ("1/L0": gamma_L / L0; "stable": :func:`stable_step`)."""
+    check_choice("step_rule", rule, STEP_RULES)
+    gamma, L0 = step_size(net, problem, gamma_L, hessian_iters)
+    if rule == "1/L0":
+        return gamma, L0, []
+    g, probes = stable_step(net, problem, gamma, probe_steps=probe_steps)
+    return g, L0, probes
+
+
 FIG3A_PRESETS = {
     "quick": dict(size=32, k=2500, steps=1500, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
                   gamma_L=1.0, hessian_iters=15, image="hopper"),
     "paper": dict(size=64, k=10_000, steps=3000, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
                   gamma_L=1.0, hessian_iters=20, image="hopper"),
+    "paper-long": dict(size=64, k=10_000, steps=10_000, noise_stds=[0.0, 2.5], kernel=3, boundary="reflect",
+                       gamma_L=1.0, hessian_iters=20, image="hopper", step_rule="stable", probe_steps=200),
 }
 
 
+# "paper-long": the paper's sizes at a step fixed by a stated rule (the largest stable step of a
+# short sweep, :func:`stable_step`) and 10^4 steps, so that where training ends up is tested.
 FIG3B_PRESETS = {
     "quick": dict(size=32, k=2500, steps=800, noise_std=50.0, gamma_L=1.0, hessian_iters=15,
                   tau_dp=1.0, image="hopper"),
     "paper": dict(size=64, k=10_000, steps=3000, noise_std=50.0, gamma_L=1.0, hessian_iters=20,
                   tau_dp=1.0, image="hopper"),
+    "paper-long": dict(size=64, k=10_000, steps=10_000, noise_std=50.0, gamma_L=1.0, hessian_iters=20,
+                       tau_dp=1.0, image="hopper", step_rule="stable", probe_steps=200),
 }
 
 
@@ -134,7 +186,8 @@ def _setup(size, k, image, seed, device):
 
 def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2.5), kernel: int = 3,
           boundary: str = "reflect", gamma_L: float = 1.0, hessian_iters: int = 20, image: str = "hopper",
-          seed: int = 0, device="cpu", cache=None, progress: bool = False) -> dict:
+          step_rule: str = "1/L0", probe_steps: int = 200, seed: int = 0, device="cpu", cache=None,
+          progress: bool = False) -> dict:
     """Fig 3a: Gaussian-blur deconvolution, noiseless and noisy, with the network (9).
 
     One network (seed ``seed``), the image ``image`` at ``size``×``size``, the blur of
@@ -156,12 +209,14 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
     s_max = max(noise_stds)
 
     def setup_cell(_):
-        gamma, L0 = step_size(net, Problem(A, x_bar, s_max * z), gamma_L, hessian_iters)
-        return {"gamma": gamma, "L0": L0}
+        gamma, L0, probes = _choose_step(net, Problem(A, x_bar, s_max * z), step_rule, gamma_L, hessian_iters,
+                                         probe_steps)
+        return {"gamma": gamma, "L0": L0, "probes": np.array(probes, dtype=float).reshape(-1, 2)}
 
     base = dict(size=size, k=k, image=image, seed=seed, kernel=kernel, boundary=boundary)
     st = run_cells("fig3a-step", [0], setup_cell, cache, progress,
-                   params=dict(base, s_max=s_max, gamma_L=gamma_L, hessian_iters=hessian_iters))[0]
+                   params=dict(base, s_max=s_max, gamma_L=gamma_L, hessian_iters=hessian_iters,
+                               step_rule=step_rule, probe_steps=probe_steps))[0]
     gamma, L0 = float(st["gamma"]), float(st["L0"])
     omega = effective_step(net, gamma)
     x0 = net.forward()
@@ -181,6 +236,7 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
                       params=dict(base, gamma=gamma, steps=steps))
     res = {"x_bar": x_bar[0].cpu().numpy(), "y_bar": A.A(x_bar)[0].cpu().numpy(),
            "noise_stds": np.array(noise_stds), "gamma": gamma, "L0": L0, "omega": omega,
+           "step_rule": step_rule, "step_probes": st["probes"],
            "sigma_A": float(A.sigma_min[0]), "A_norm": float(A.norm[0]), "kernel": A.kernel_size,
            "boundary": boundary, "size": size, "k": k, "steps": steps, "image": image,
            "taus_linear": np.array(_TAUS_LINEAR),
@@ -205,7 +261,8 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
 
 def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float = 50.0,
           gamma_L: float = 1.0, hessian_iters: int = 20, tau_dp: float = 1.0, image: str = "hopper",
-          seed: int = 0, device="cpu", cache=None, progress: bool = False, theorem: bool = True) -> dict:
+          step_rule: str = "1/L0", probe_steps: int = 200, seed: int = 0, device="cpu", cache=None,
+          progress: bool = False, theorem: bool = True) -> dict:
     """Fig 3b and Fig 4: the well-conditioned operator (:func:`dipnb.well_conditioned_operator`,
     :math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`, seed ``seed + 2``) and AWGN of std ``noise_std``.
 
@@ -226,8 +283,8 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     clean = Problem(A, x_bar, torch.zeros_like(eps))
 
     def setup_cell(_):
-        gamma, L0 = step_size(net, pb, gamma_L, hessian_iters)
-        out = {"gamma": gamma, "L0": L0}
+        gamma, L0, probes = _choose_step(net, pb, step_rule, gamma_L, hessian_iters, probe_steps)
+        out = {"gamma": gamma, "L0": L0, "step_probes": np.array(probes, dtype=float).reshape(-1, 2)}
         if theorem:
             th = theorem_quantities(net, pb, gamma, layers="both", L=L0)
             out.update(th.scalars())
@@ -235,7 +292,8 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
 
     base = dict(size=size, k=k, image=image, seed=seed, noise_std=noise_std)
     st = run_cells("fig3b-step", [0], setup_cell, cache, progress,
-                   params=dict(base, gamma_L=gamma_L, hessian_iters=hessian_iters, theorem=theorem))[0]
+                   params=dict(base, gamma_L=gamma_L, hessian_iters=hessian_iters, theorem=theorem,
+                               step_rule=step_rule, probe_steps=probe_steps))[0]
     gamma = float(st["gamma"])
     omega = effective_step(net, gamma)
     thr = tau_dp * math.sqrt(n) * noise_std
@@ -260,7 +318,7 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     cells = run_cells("fig3b-runs", ["noisy", "clean"], run_cell, cache, progress,
                       params=dict(base, gamma=gamma, steps=steps, tau_dp=tau_dp))
     res = {"x_bar": x_bar[0].cpu().numpy(), "noise_std": noise_std, "omega": omega, "size": size, "k": k,
-           "steps": steps, "image": image, "tau_dp": tau_dp, "dp_threshold": thr,
+           "steps": steps, "image": image, "tau_dp": tau_dp, "dp_threshold": thr, "step_rule": step_rule,
            "sigma_A": float(A.sigma_min[0]), "A_norm": float(A.norm[0])}
     res.update({key: v for key, v in st.items()})
     res.update(cells[0])

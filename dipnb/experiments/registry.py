@@ -38,8 +38,9 @@ __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
-#: the part of a grid that a CPU finishes in minutes (only some experiments define it).
-RUN_PRESETS = PRESETS + ("paper-cpu",)
+#: the part of a grid that a CPU finishes in minutes; ``paper-long`` (the images): the paper's
+#: sizes at a step fixed by a stated rule, with 10^4 steps (only some experiments define them).
+RUN_PRESETS = PRESETS + ("paper-cpu", "paper-long")
 
 
 def current_preset() -> str:

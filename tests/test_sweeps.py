@@ -92,7 +92,8 @@ def test_gamma_threshold_problems_do_not_depend_on_k():
 
 def test_sweeps_resume_from_cache(tmp_path, monkeypatch):
     first = dipnb.experiments.gamma_threshold_sweep(**TINYG, cache=tmp_path)
-    assert len(list(tmp_path.glob("gamma-threshold-*.npz"))) == 2
+    # 2 widths x (a setup cell + one cell per gamma of the grid of 2)
+    assert len(list(tmp_path.glob("gamma-threshold-*.npz"))) == 2 * (1 + 2)
 
     def boom(*a, **k):
         raise AssertionError("a cached cell was recomputed")
@@ -204,3 +205,27 @@ def test_plots_return_figures():
     assert len(f1.axes) == 3 and len(f2.axes) == 2 and len(f3.axes) == 2
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_gamma_cells_skip_above_two_failed_cells_only_above_the_band(tmp_path):
+    """The shortcut changes no threshold: it skips only γ above two consecutive all-failed cells
+    that lie above a γ where half the runs converged, and records them as not run."""
+    grid = dict(TINYG, log10_ks=[2.0], log10_gammas=[0.0, 0.5, 3.5, 4.0, 4.5, 5.0])
+    r = dipnb.experiments.gamma_threshold_sweep(**grid, cache=tmp_path)
+    ran, frac = r["ran"][0], r["frac_conv"][0]
+    assert frac[0] >= 0.5 and frac[2] == 0 and frac[3] == 0       # converges at small γ, fails from 10^3.5
+    assert ran.tolist() == [True, True, True, True, False, False]
+    full = dipnb.experiments.gamma_threshold_sweep(**dict(grid, log10_gammas=grid["log10_gammas"][:4]))
+    assert r["threshold"][0] == full["threshold"][0] == 10 ** 3.5
+    # a grid that starts below the band (too slow for the budget) skips nothing there
+    slow = dipnb.experiments.gamma_threshold_sweep(**dict(TINYG, log10_ks=[2.0], steps=3,
+                                                          log10_gammas=[-3.0, -2.5, -2.0, 0.0]))
+    assert slow["ran"].all() and slow["frac_conv"][0, :3].max() == 0
+
+
+def test_fig1_cells_are_one_per_m_and_k(tmp_path):
+    r = dipnb.experiments.fig1_sweep(**TINY1, cache=tmp_path)
+    assert len(list(tmp_path.glob("fig1b-*.npz"))) == len(TINY1["ms"]) * len(TINY1["log10_ks_b"])
+    again = dipnb.experiments.fig1_sweep(**TINY1, cache=tmp_path)        # read back, same numbers
+    np.testing.assert_array_equal(r["converged"], again["converged"])
+    np.testing.assert_array_equal(r["stop_step"], again["stop_step"])

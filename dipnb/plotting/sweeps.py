@@ -63,8 +63,12 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     mesh = _heat(axes[0], lka, ms, pa)
     _heat(axes[1], lkb, ms, res["prob_b"])
     bound = np.log10(np.median(res["bound"], axis=1))
+    # the reading levels: where half the runs, and where every run, satisfy (4) / converge
+    _width_line(axes[1], res["ks_b"], res["prob_b"], 0.5, "k^--", "converges with P = 0.5")
+    _width_line(axes[1], res["ks_b"], res["prob_b"], 1.0, "k^-", "all runs converge (P = 1)")
     for ax, lk in zip(axes, (lka, lkb)):
         _width_line(ax, res["ks_a"], pa, level, "w--", f"(4) holds with P = {level:g}")
+        _width_line(ax, res["ks_a"], pa, 1.0, "w-", "(4) holds in every run (P = 1)")
         lo, hi = _edges(lk)[[0, -1]]
         inside = (bound >= lo) & (bound <= hi)
         ax.plot(bound[inside], np.arange(len(ms))[inside], "wD", ms=5, mec="k", label="bound (C = C' = 1)")
@@ -90,9 +94,23 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     fig.colorbar(mesh, ax=list(axes), shrink=0.9, label="probability")
-    fig.legend(list(handles.values()), list(handles), fontsize=7, ncol=len(handles), loc="lower center",
-               bbox_to_anchor=(0.45, -0.06), frameon=False)
+    fig.legend(list(handles.values()), list(handles), fontsize=7, ncol=4, loc="lower center",
+               bbox_to_anchor=(0.45, -0.12), frameon=True, facecolor="0.7", edgecolor="none")
     return fig
+
+
+def _hatch_not_run(ax, x, res):
+    """Hatch the cells a sweep did not run (above two all-failed cells: ``res["ran"]`` False)."""
+    if "ran" not in res:
+        return
+    from matplotlib.patches import Rectangle
+
+    edges = _edges(x)
+    ran = np.asarray(res["ran"], dtype=bool)
+    for n, (i, j) in enumerate(zip(*np.nonzero(~ran))):
+        ax.add_patch(Rectangle((edges[j], i - 0.5), edges[j + 1] - edges[j], 1.0, fill=True, fc="0.85",
+                               ec="0.5", hatch="///", lw=0,
+                               label="not run (above two failed cells)" if n == 0 else None))
 
 
 def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_gamma"], ax=None):
@@ -110,6 +128,7 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_g
     ns = np.asarray(res["ns"]).astype(int)
     mesh = _heat(ax, lg, ns, res["frac_conv"])
     y = np.arange(len(ns))
+    _hatch_not_run(ax, lg, res)
     thr = np.array([math.log10(t) if np.isfinite(t) else np.nan for t in res["threshold"]])
     ax.plot(thr, y, "o", color="C3", mec="w", ms=7, label="fails from (P < 1/2)")
     ax.plot(np.log10(np.median(2 / res["L0"], axis=1)), y, "w--", lw=1.5, label=r"$2/L_0$ (measured)")
@@ -120,7 +139,8 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_g
            title=f"P[converge], k = {res['k']}, m = ⌈n/2⌉, {res['runs']} runs, "
                  f"$\\tau \\leq {res['steps']:g}$")
     ax.set_yticks(y, [f"{n} (m={m})" for n, m in zip(ns, np.asarray(res["m"]).astype(int))])
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=True,
+              facecolor="0.7", edgecolor="none")
     fig.colorbar(mesh, ax=ax, label="probability")
     return fig
 

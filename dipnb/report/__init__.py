@@ -7,9 +7,9 @@ the claim rather than recomputing it. :class:`Table` shows rows as HTML in the b
 Jupyter and as Markdown in a terminal. The comparisons of each figure are in
 :mod:`.sweeps` (Fig 1, Fig 2, the step-size threshold) and :mod:`.images` (Fig 3, Fig 4).
 """
-from . import images, sweeps
+from . import findings, images, sweeps
 from .claims import (AGREES, BEYOND, DISAGREES, NOT_TESTABLE, NOT_TESTED, STATUSES, VERDICTS, WITHIN, Claim,
                      ClaimTable, Table, claims_by_key, decide, decide_direction)
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "decide", "decide_direction", "VERDICTS", "STATUSES",
-           "AGREES", "WITHIN", "DISAGREES", "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "images", "sweeps"]
+           "AGREES", "WITHIN", "DISAGREES", "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "findings", "images", "sweeps"]

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
-           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "VERDICTS", "STATUSES", "decide", "decide_direction"]
+           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "decide", "decide_direction"]
 
 #: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
 AGREES = "agrees"
@@ -14,7 +14,8 @@ DISAGREES = "disagrees"
 NOT_TESTED = "not tested at the paper's setting"
 NOT_TESTABLE = "not testable"          # e.g. the paper's unnamed constants C, C'
 BEYOND = "beyond the paper"            # our own hypothesis, not a claim of the paper
-VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND)
+ERRATUM = "erratum"                    # a slip in the statement, not a claim about numbers
+VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND, ERRATUM)
 #: What a finding rests on: a derivation in the book, a measurement, or a choice of ours.
 STATUSES = ("proved", "numerical", "depends on our choices")
 
@@ -81,7 +82,8 @@ class Table:
     HTML is escaped, and ``|`` and newlines are escaped in Markdown.
     """
 
-    def __init__(self, rows, columns=None):
+    def __init__(self, rows, columns=None, raw=()):
+        self.raw = set(raw)          # columns whose cells are trusted HTML (links), not escaped
         rows = list(rows)
         if columns is None:
             if not rows or not isinstance(rows[0], dict):
@@ -106,8 +108,9 @@ class Table:
         import html
 
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in c) + "</tr>"
-                       for c in self.cells)
+        raw = [col in self.raw for col in self.columns]
+        body = "".join("<tr>" + "".join(f"<td>{x if r else html.escape(str(x))}</td>" for x, r in zip(c, raw))
+                       + "</tr>" for c in self.cells)
         return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
     def _repr_markdown_(self) -> str:

@@ -83,6 +83,7 @@ def _setting(claim: Claim, gaps, command: str) -> Claim:
         claim.command = command
         claim.agree = f"{NOT_TESTED} ({claim.setting}); measured: {claim.verdict}"
         claim.verdict = NOT_TESTED
+        claim.status = "depends on our choices"
     return claim
 
 

@@ -24,7 +24,7 @@ from ..theory.corollary import condition4_ratio, corollary_width
 from ..theory.theorem import hessian_norm
 from .cells import run_cells
 from .corollary import condition4_sweep
-from .registry import log10_grid, register
+from .registry import log10_grid, register_study
 
 __all__ = ["FIG1_PRESETS", "fig1_sweep", "ks_from_log10"]
 
@@ -119,9 +119,6 @@ def fig1_sweep(n: int = 5, ms=(1, 2, 3, 5), log10_ks_a=(1, 2, 3, 4, 5), log10_ks
             "tol": float(tol), "d": d, "nu1": float(nu1), "runs": runs}
 
 
-@register("fig1", presets=FIG1_PRESETS, chapter="06_fig1_width",
-          doc="Fig 1: probability that (4) holds (1a) and that training converges (1b) over (m, k), "
-              "n = 5, Gaussian A (chapter 'Fig 1: how wide in practice')")
-def _fig1_experiment(preset, device, seed, cache, progress):
-    p = dict(FIG1_PRESETS[preset])
-    return fig1_sweep(**p, seed=seed, device=device, cache=cache, progress=progress)
+register_study("fig1", fig1_sweep, FIG1_PRESETS, chapter="06_fig1_width",
+               doc="Fig 1: probability that (4) holds (1a) and that training converges (1b) over (m, k), "
+                   "n = 5, Gaussian A (chapter 'Fig 1: how wide in practice')")

@@ -24,7 +24,7 @@ from ..engine import Job, sweep
 from ..theory.theorem import L_eq10, hessian_norm
 from .cells import Interrupted, run_cells
 from .fig1 import ks_from_log10
-from .registry import log10_grid, register
+from .registry import log10_grid, register_study
 
 __all__ = ["FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "fig2_sweep", "gamma_threshold_sweep"]
 
@@ -181,16 +181,11 @@ def gamma_threshold_sweep(n: int = 5, m: int = 3, log10_ks=(2, 3), log10_gammas=
     return out
 
 
-@register("fig2", presets=FIG2_PRESETS, chapter="07_fig2_stepsize",
-          doc="Fig 2: probability of convergence over (n, gamma) at fixed k, m = ceil(n/2) "
-              "(chapter 'Fig 2: the step size')")
-def _fig2_experiment(preset, device, seed, cache, progress):
-    return fig2_sweep(**FIG2_PRESETS[preset], seed=seed, device=device, cache=cache, progress=progress)
+register_study("fig2", fig2_sweep, FIG2_PRESETS, chapter="07_fig2_stepsize",
+               doc="Fig 2: probability of convergence over (n, gamma) at fixed k, m = ceil(n/2) "
+                   "(chapter 'Fig 2: the step size')")
 
 
-@register("gamma-threshold", presets=GAMMA_THRESHOLD_PRESETS, chapter="07_fig2_stepsize",
-          doc="the unshown step-size experiment: convergence over (k, gamma), n = 5, m = 3, with the "
-              "estimate (10) and the measured L (chapter 'Fig 2: the step size')")
-def _gamma_threshold_experiment(preset, device, seed, cache, progress):
-    return gamma_threshold_sweep(**GAMMA_THRESHOLD_PRESETS[preset], seed=seed, device=device,
-                                 cache=cache, progress=progress)
+register_study("gamma-threshold", gamma_threshold_sweep, GAMMA_THRESHOLD_PRESETS, chapter="07_fig2_stepsize",
+               doc="the unshown step-size experiment: convergence over (k, gamma), n = 5, m = 3, with the "
+                   "estimate (10) and the measured L (chapter 'Fig 2: the step size')")

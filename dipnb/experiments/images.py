@@ -45,7 +45,7 @@ from ..core.problems import Problem
 from ..theory.linear import blur_spectrum, effective_step, landweber, landweber_noise_error
 from ..theory.theorem import TheoremIII1, hessian_norm, theorem_quantities
 from .cells import run_cells
-from .registry import register
+from .registry import register_study
 
 __all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
            "FIG3B_PRESETS"]
@@ -331,15 +331,11 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     return res
 
 
-@register("fig3a", presets=FIG3A_PRESETS, chapter="08_fig3_images",
-          doc="Fig 3a: Gaussian-blur deconvolution of a 64x64 photograph, noiseless and AWGN std 2.5, "
-              "both layers trained (chapter 'Fig 3a')")
-def _fig3a_experiment(preset, device, seed, cache, progress):
-    return fig3a(**FIG3A_PRESETS[preset], seed=seed, device=device, cache=cache, progress=progress)
+register_study("fig3a", fig3a, FIG3A_PRESETS, chapter="08_fig3_images",
+               doc="Fig 3a: Gaussian-blur deconvolution of a 64x64 photograph, noiseless and AWGN std 2.5, "
+                   "both layers trained (chapter 'Fig 3a')")
 
 
-@register("fig3b-fig4", presets=FIG3B_PRESETS, chapter="09_fig3b_fig4",
-          doc="Fig 3b and Fig 4: well-conditioned operator, AWGN std 50, reconstructions along training, "
-              "error vs tau with bound (8), early stopping (chapter 'Fig 3b and Fig 4')")
-def _fig3b_experiment(preset, device, seed, cache, progress):
-    return fig3b(**FIG3B_PRESETS[preset], seed=seed, device=device, cache=cache, progress=progress)
+register_study("fig3b-fig4", fig3b, FIG3B_PRESETS, chapter="09_fig3b_fig4",
+               doc="Fig 3b and Fig 4: well-conditioned operator, AWGN std 50, reconstructions along training, "
+                   "error vs tau with bound (8), early stopping (chapter 'Fig 3b and Fig 4')")

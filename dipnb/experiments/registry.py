@@ -10,7 +10,9 @@
                           progress=progress)
 
 and :func:`run` calls it with ``preset, device, seed, cache, progress`` and saves what it
-returns (a dict of arrays and scalars) with its provenance (:mod:`.results`). Importing
+returns (a dict of arrays and scalars) with its provenance (:mod:`.results`). A study whose
+presets are its own keyword arguments needs no runner of its own:
+``register_study("fig2", fig2_sweep, FIG2_PRESETS, doc=..., chapter=...)``. Importing
 :mod:`dipnb.experiments` imports every study, so the registry is full there and in the
 command line.
 """
@@ -34,7 +36,7 @@ from .._validation import check_choice, check_positive
 from .results import environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
-           "register", "get", "run"]
+           "register", "register_study", "get", "run"]
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
@@ -102,6 +104,18 @@ def register(name: str, presets: dict, doc: str, chapter: str = ""):
         return fn
 
     return deco
+
+
+def register_study(name: str, study: Callable[..., dict], presets: dict, doc: str, chapter: str = ""):
+    """Register a study whose presets are its keyword arguments: the experiment calls
+    ``study(**presets[preset], seed=seed, device=device, cache=cache, progress=progress)``."""
+    def run(preset, device, seed, cache, progress):
+        return study(**presets[preset], seed=seed, device=device, cache=cache, progress=progress)
+
+    run.__qualname__ = run.__name__ = f"run_{study.__name__}"
+    run.__module__ = study.__module__
+    register(name, presets=presets, doc=doc, chapter=chapter)(run)
+    return study
 
 
 def get(name: str) -> Experiment:

@@ -33,6 +33,7 @@ from .core.network import (State, TwoLayerDIP, forward, gradients, jacobian, jac
 from .core.operators import (GaussianBlur, Identity, Inpainting, LinearOperator, MatrixOperator,
                              blur_operator, gaussian_operator, spectrum_operator, well_conditioned_operator)
 from .core.problems import Problem, gaussian_problems
+from .theory.bounds import certified_L
 from .theory.corollary import (condition4_ratio, constants_for_width, corollary_probability, corollary_terms,
                                corollary_width, critical_width)
 from .theory.kl import check_kl_inequality, kl_ratio, numeric_inverse, numeric_Psi, sublevel_samples
@@ -53,7 +54,7 @@ __all__ = [
     "gradient_flow", "flow_descent_gap",
     # theory
     "TheoremIII1", "theorem_quantities", "nu1", "nu2", "nu_profile", "L_eq10", "hessian_norm",
-    "hessian_parts", "estimate_L", "jacobian_lipschitz", "radius_R", "sigma_min_nonzero_jacobian",
+    "hessian_parts", "estimate_L", "certified_L", "jacobian_lipschitz", "radius_R", "sigma_min_nonzero_jacobian",
     "dist_to_sigma_prime", "corollary_width", "corollary_probability", "corollary_terms",
     "constants_for_width", "condition4_ratio", "critical_width", "check_kl_inequality", "kl_ratio",
     "sublevel_samples", "numeric_Psi", "numeric_inverse", "landweber", "effective_step",

@@ -178,3 +178,94 @@ def test_plots_draw_one_line_per_curve():
     r = dipnb.experiments.width_scaling("kappa", [2.0, 4.0], dict(n=4, m=2, kappa=2.0), runs=3, k_ref=100)
     fig = dipnb.plotting.plot_width_scaling([r, r], printed={"kappa": 1})
     assert len(fig.axes) == 2 and "slope" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+# --- condition (4) with both layers trained (Corollary III.2's setting) ----------------------
+
+def test_both_layers_ratio_matches_theorem_quantities():
+    net = dipnb.TwoLayerDIP.init(runs=3, n=4, k=3000, d=5, seed=0)
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(3, 4, runs=3, seed=1), seed=2)
+    qb = dipnb.condition4_ratio(net, pb, layers="both")
+    th = dipnb.theorem_quantities(net, pb, gamma=0.5, layers="both", L=1.0)     # nu1 = 2
+    assert torch.allclose(qb["R"], th.R) and torch.allclose(2 * qb["R_prime"], th.R_prime)
+    assert torch.allclose(qb["sigma0"], net.sigma_min_jacobian(layers="both"))
+    # R solves R = sigma0 / (2 Lip_{B(theta0, R)}(J_g))
+    lip = dipnb.jacobian_lipschitz(net, "both", qb["R"])
+    assert torch.allclose(qb["R"], qb["sigma0"] / (2 * lip))
+    # the two-layer sigma0 is larger (J_V J_V^T adds ||phi(h)||^2/k), its R smaller than W's at this k
+    qw = dipnb.condition4_ratio(net, pb)
+    assert (qb["sigma0"] > qw["sigma0"]).all() and (qb["R"] < qw["R"]).all()
+    with pytest.raises(ValueError, match="layers"):
+        dipnb.condition4_ratio(net, pb, layers="V")
+
+
+def test_phi2_statistic_adds_up_over_chunks():
+    net, _ = _setup(k=40)
+    h, V, act = net.h0, net.V0, net.activation
+    whole = dipnb.theory.corollary.init_statistics(h, V, act)
+    parts = None
+    for a, b in [(0, 13), (13, 40)]:
+        parts = dipnb.theory.corollary.merge_statistics(
+            parts, dipnb.theory.corollary.init_statistics(h[:, a:b], V[:, :, a:b], act))
+    assert torch.allclose(parts["phi2"], whole["phi2"])
+    assert torch.allclose(whole["phi2"] / 40, (act.phi(h) ** 2).mean(1))
+
+
+def test_critical_width_both_is_where_R_reaches_R_prime():
+    """At k = critical_width_both, the radius of radius_R's quadratic equals R' (to round-off);
+    10% below it R < R'. For large R', doubling R' multiplies the width by about 16 (R'^4)."""
+    crit = dipnb.theory.corollary.critical_width_both
+    B, sigma0, M = 0.25, torch.tensor([0.58, 0.6]), torch.tensor([math.sqrt(5), math.sqrt(5)])
+    for Rp in (0.5, 5.0, 50.0):
+        k = crit(torch.full((2,), Rp), sigma0, M, B)
+        for kk, sign in ((k, 0), (0.9 * k, -1)):
+            a = 2 * B / kk.sqrt()
+            b = 2 * B * (2 + M) / kk.sqrt()
+            R = 2 * sigma0 / (b + torch.sqrt(b ** 2 + 4 * a * sigma0))
+            if sign == 0:
+                assert torch.allclose(R, torch.full((2,), Rp, dtype=R.dtype), rtol=1e-10)
+            else:
+                assert (R < Rp).all()
+    big = crit(torch.tensor([1e4]), sigma0[:1], M[:1], B, nu1=2.0) / crit(torch.tensor([1e4]), sigma0[:1], M[:1], B)
+    assert abs(float(big) - 16) < 0.05
+    small = crit(torch.tensor([1e-3]), sigma0[:1], M[:1], B, nu1=2.0) / crit(torch.tensor([1e-3]), sigma0[:1], M[:1], B)
+    assert abs(float(small) - 4) < 0.05                         # small R': the linear term, k ~ R'^2
+
+
+def test_sweep_both_layers_keeps_the_W_results_and_matches_direct():
+    pbs = dipnb.gaussian_problems(4, [2, 3], runs=5, seed=3)
+    ks = [8, 60]
+    w = dipnb.experiments.condition4_sweep(pbs, ks, seed=2)
+    both = dipnb.experiments.condition4_sweep(pbs, ks, seed=2, both_layers=True)
+    assert np.array_equal(w["ratio"], both["ratio"]) and "ratio_both" not in w
+    assert both["ratio_both"].shape == (2, 2, 5) and both["R_both"].shape == (2, 5)
+    for j, k in enumerate(ks):
+        h, V = dipnb.core.network.draw_initial_state(5, 4, k, dipnb._random.network_seed(2, 4, k, 0, 0))
+        net = dipnb.TwoLayerDIP(torch.ones(5, 1), h[:, :, None], V, "sigmoid", 1.0)
+        for i, pb in enumerate(pbs):
+            direct = dipnb.condition4_ratio(net, pb, layers="both")
+            assert np.allclose(both["ratio_both"][i, j], direct["ratio"].numpy())
+            assert np.allclose(both["R_both"][j], direct["R"].numpy())
+    # the W-only cache key is unchanged, the two-layer one differs
+    key = dipnb.experiments.cell_key
+    assert key("condition4", {"a": 1}, 8) != key("condition4", {"a": 1, "both_layers": True}, 8)
+
+
+def test_R_grows_like_k_to_the_quarter_with_both_layers():
+    pbs = dipnb.gaussian_problems(5, [2], runs=10, seed=0)
+    ks = [10 ** 4, 10 ** 5, 10 ** 6]
+    res = dipnb.experiments.condition4_sweep(pbs, ks, seed=0, both_layers=True)
+    sb = dipnb.analysis.loglog_slope(ks, np.median(res["R_both"], axis=1))
+    sw = dipnb.analysis.loglog_slope(ks, np.median(res["R_W"], axis=1))
+    assert 0.24 < sb < 0.32 and 0.48 < sw < 0.52, (sb, sw)
+
+
+def test_plot_condition4_layers_and_radius():
+    import matplotlib.pyplot as plt
+    pbs = dipnb.gaussian_problems(4, [2, 3], runs=5, seed=3)
+    res = dipnb.experiments.condition4_sweep(pbs, [10, 100], seed=0, both_layers=True)
+    fig = dipnb.plotting.theory.plot_condition4_layers(res, nu1s=(1.0, 2.0), bound={2: 1e4})
+    assert len(fig.axes) == 2 and all(len(ax.lines) >= 4 for ax in fig.axes)
+    fig2 = dipnb.plotting.theory.plot_radius_vs_width(res)
+    assert len(fig2.axes[0].lines) == 6
+    plt.close("all")

@@ -139,3 +139,25 @@ def test_plots_return_figures(small_run):
     fig2 = dipnb.plotting.plot_condition_vs_convergence(res)
     assert len(fig2.axes[0].lines) == 2
     plt.close("all")
+
+
+def test_theorem_run_with_certified_L():
+    """L_rule="certified": th.L is the certified bound, gamma * L = gamma_L exactly, the sampled
+    values lie below it, and the bounds (6)-(8) still hold."""
+    r = dipnb.experiments.theorem_run(n=2, m=2, k=5000, runs=2, steps=200, ref_steps=1500, L_steps=100,
+                                      seed=0, L_rule="certified")
+    cert = dipnb.certified_L(r.net, r.problem)
+    assert torch.allclose(r.th.L, cert["L_descent"]) and torch.allclose(r.L_cert, cert["L_descent"])
+    assert torch.allclose(r.th.gamma * r.th.L, torch.full((2,), 0.5, dtype=torch.float64))
+    assert (r.L0 <= r.L_cert).all() and (r.L_est <= r.L_cert).all() and (r.L_cert <= r.L_global).all()
+    for meas, bnd in r.bounds().values():
+        assert (meas <= bnd * (1 + 1e-9) + 1e-12).all()
+    with pytest.raises(ValueError, match="L_rule"):
+        dipnb.experiments.theorem_run(L_rule="sampled")
+
+
+def test_hessian_bounds_vs_width_sandwich():
+    hb = dipnb.experiments.theorem.hessian_bounds_vs_width(n=3, m=2, ks=(30, 300), runs=2, steps=40, points=2)
+    assert (hb["lower"] <= hb["H0"] * (1 + 1e-9)).all() and (hb["H0"] <= hb["L_descent"]).all()
+    assert (hb["margin_traj"] >= -1e-9).all() and (hb["H_traj_max"] <= hb["L_descent"] * (1 + 1e-9)).all()
+    assert hb["lower"].shape == (2, 2)

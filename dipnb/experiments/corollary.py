@@ -53,8 +53,9 @@ def _draw_statistics(runs: int, n: int, k: int, seed: int, activation, max_batch
 def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int = 0,
                      activation="sigmoid", loss: Loss | str = "mse", eta: float = 1.0,
                      max_batch: int = 2 ** 22, device="cpu", cache: Path | None = None,
-                     progress: bool = False) -> dict:
-    """Condition (4) at initialisation for every problem and every width k, hidden layer trained.
+                     progress: bool = False, both_layers: bool = False) -> dict:
+    """Condition (4) at initialisation for every problem and every width k, hidden layer trained
+    (and, with ``both_layers``, both layers trained, as Corollary III.2 assumes).
 
     Parameters
     ----------
@@ -70,6 +71,10 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
         At most this many entries of :math:`V_0` are drawn at once (2**22 doubles = 32 MB).
     cache : folder, optional
         Save each finished width there and reuse it on a rerun (resumable sweeps).
+    both_layers : bool
+        Also evaluate (4) with both layers trained, from the same networks: adds
+        ``ratio_both``, ``R_prime_both`` (P, K, R) at :math:`\\nu_1 = 1`, ``sigma0_both``,
+        ``R_both`` and ``R_W`` (K, R), the radius R of (5) for both layers and for W alone.
 
     Returns
     -------
@@ -91,23 +96,42 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
     act = TwoLayerDIP.init(1, 1, 1, d=1, activation=activation).activation
     act.require_A3("condition (4)")
 
+    P = len(problems)
+
     def cell(k):
-        out = {"ratio": np.empty((len(problems), runs)), "residual": np.empty((len(problems), runs)),
+        out = {"ratio": np.empty((P, runs)), "residual": np.empty((P, runs)),
                "sigma0": np.empty(runs), "M": np.empty(runs)}
+        if both_layers:
+            out.update(ratio_both=np.empty((P, runs)), R_prime_both=np.empty((P, runs)),
+                       sigma0_both=np.empty(runs), R_both=np.empty(runs), R_W=np.empty(runs))
         for a, b, stats in _draw_statistics(runs, n, k, seed, act, max_batch, device):
             for i, p in enumerate(problems):
                 q = ratio_from_statistics(stats, p.subset(list(range(a, b))), act, loss, eta)
                 out["ratio"][i, a:b] = q["ratio"].cpu().numpy()
                 out["residual"][i, a:b] = q["residual"].cpu().numpy()
+                if both_layers:
+                    qb = ratio_from_statistics(stats, p.subset(list(range(a, b))), act, loss, eta,
+                                               layers="both")
+                    out["ratio_both"][i, a:b] = qb["ratio"].cpu().numpy()
+                    out["R_prime_both"][i, a:b] = qb["R_prime"].cpu().numpy()
             out["sigma0"][a:b] = q["sigma0"].cpu().numpy()
             out["M"][a:b] = stats["M2"].sqrt().cpu().numpy()
+            if both_layers:
+                out["sigma0_both"][a:b] = qb["sigma0"].cpu().numpy()
+                out["R_both"][a:b] = qb["R"].cpu().numpy()
+                out["R_W"][a:b] = q["R"].cpu().numpy()
         return out
 
-    cells = run_cells("condition4", ks, cell, cache, progress,
-                      params=dict(seed=seed, activation=str(activation), loss=loss.name, eta=eta,
-                                  max_batch=max_batch, n=n, runs=runs,
-                                  problems=[problem_digest(p) for p in problems]))
-    return {"ks": np.array(ks), "n": n, "ms": np.array([p.A.m for p in problems]),
+    params = dict(seed=seed, activation=str(activation), loss=loss.name, eta=eta,
+                  max_batch=max_batch, n=n, runs=runs, problems=[problem_digest(p) for p in problems])
+    if both_layers:          # only then: the key (and the cached cells) of a W-only sweep stay as they were
+        params["both_layers"] = True
+    cells = run_cells("condition4", ks, cell, cache, progress, params=params)
+    extra = {}
+    if both_layers:
+        extra = {key: np.stack([c[key] for c in cells], axis=1 if key in ("ratio_both", "R_prime_both") else 0)
+                 for key in ("ratio_both", "R_prime_both", "sigma0_both", "R_both", "R_W")}
+    return {**extra, "ks": np.array(ks), "n": n, "ms": np.array([p.A.m for p in problems]),
             "ratio": np.stack([c["ratio"] for c in cells], axis=1),
             "residual": np.stack([c["residual"] for c in cells], axis=1),
             "sigma0": np.stack([c["sigma0"] for c in cells]), "M": np.stack([c["M"] for c in cells]),
@@ -193,12 +217,13 @@ SCALING_PRESETS = {
 
 
 @register("condition4", presets=CONDITION4_PRESETS, chapter="05_corollary_iii2",
-          doc="probability that condition (4) holds at initialisation against the width k, "
-              "n = 5, m in (2, 3, 5), Gaussian A (chapter 'Corollary III.2')")
+          doc="probability that condition (4) holds at initialisation against the width k, hidden "
+              "layer and both layers, n = 5, m in (2, 3, 5), Gaussian A (chapter 'Corollary III.2')")
 def _condition4_experiment(preset, device, seed, cache, progress):
     p = CONDITION4_PRESETS[preset]
     problems = gaussian_problems(p["n"], p["ms"], p["runs"], seed=seed, device=device)
-    res = condition4_sweep(problems, p["ks"], seed=seed, device=device, cache=cache, progress=progress)
+    res = condition4_sweep(problems, p["ks"], seed=seed, device=device, cache=cache, progress=progress,
+                           both_layers=True)
     return {k: v for k, v in res.items() if not isinstance(v, dict)}
 
 

@@ -2,7 +2,8 @@
 the bounds (:func:`theorem_run`), how loose the bounds are (:func:`bound_ratios`), how often
 condition (4) holds against how often training converges (:func:`condition_vs_convergence`,
 registered as ``condition-vs-convergence``), and the Hessian norm sampled in a ball
-(:func:`hessian_norm_in_ball`)."""
+(:func:`hessian_norm_in_ball`), and the certified bounds on the Hessian norm against the width
+(:func:`hessian_bounds_vs_width`, used by chapter 03 against eq. (10))."""
 from __future__ import annotations
 
 import math
@@ -17,11 +18,13 @@ from ..core.losses import Loss
 from ..core.network import State, TwoLayerDIP
 from ..core.operators import gaussian_operator, well_conditioned_operator
 from ..core.problems import Problem
-from ..theory.theorem import TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm, theorem_quantities
+from ..theory.bounds import certified_L, hessian_lower_bound
+from ..theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm,
+                              theorem_quantities)
 from .registry import register
 
 __all__ = ["TheoremRun", "theorem_run", "bound_ratios", "CONDITION_VS_CONVERGENCE_PRESETS",
-           "condition_vs_convergence", "hessian_norm_in_ball"]
+           "condition_vs_convergence", "hessian_norm_in_ball", "hessian_bounds_vs_width"]
 
 
 @dataclass
@@ -31,9 +34,11 @@ class TheoremRun:
     Attributes
     ----------
     net, problem : the networks and problems (R runs).
-    th : TheoremIII1, every constant at θ0 with ``L = L_est``.
-    L0, L_est : Hessian norm at θ0, and its maximum along a preliminary run (the
-        numerical ``L``).
+    th : TheoremIII1, every constant at θ0 with the ``L`` of ``L_rule`` (:func:`theorem_run`).
+    L0, L_est : Hessian norm at θ0, and its maximum along a preliminary run: sampled
+        values, hence *lower* estimates of the theorem's L.
+    L_cert, L_global : the certified upper bounds ``L_descent`` and ``L_global`` of
+        :func:`dipnb.certified_L` at θ0.
     traj : Trajectory with ``dist_ref`` = :math:`\\|\\theta_\\tau - \\theta_\\infty\\|`.
     theta_inf : the state of a long run stopped at round-off (:math:`\\theta_\\infty` of (7)).
     dist_sigma : an upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` of (8), shape (R,)
@@ -48,6 +53,8 @@ class TheoremRun:
     traj: object
     theta_inf: State
     dist_sigma: torch.Tensor
+    L_cert: torch.Tensor | None = None
+    L_global: torch.Tensor | None = None
 
     def bounds(self, tau=None) -> dict:
         """Measured curves and bounds (6), (7), (8) at ``tau`` (default: recorded steps), each (T, R)."""
@@ -59,7 +66,7 @@ class TheoremRun:
 
 def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, noise_std: float = 0.0,
                 runs: int = 1, steps: int = 2000, ref_steps: int = 5000, d: int = 4, seed: int = 0,
-                L_steps: int = 300) -> TheoremRun:
+                L_steps: int = 300, L_rule: str = "estimate") -> TheoremRun:
     """Theorem III.1 on the problem of its chapter: every constant, a run, and the bounds.
 
     The hidden layer W of the network (9) (sigmoid, Rademacher V0) is trained with
@@ -67,8 +74,10 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
     (:math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`), :math:`\\bar x \\sim N(0, I_n)`,
     :math:`\\varepsilon \\sim N(0, \\text{noise\\_std}^2 I_m)`.
 
-    ``L`` is estimated by :func:`estimate_L` (largest Hessian norm along ``L_steps``
-    steps at γ = 1/(2 L0)), then :math:`\\gamma = \\text{gamma\\_L}/L`. θ∞ is the
+    ``L_rule="estimate"``: ``L`` is estimated by :func:`estimate_L` (largest Hessian norm
+    along ``L_steps`` steps at γ = 1/(2 L0)), a lower estimate; ``L_rule="certified"``: ``L``
+    is the certified upper bound ``L_descent`` of :func:`dipnb.certified_L`, so that
+    :math:`\\gamma \\le 1/L` is proved, not sampled. Then :math:`\\gamma = \\text{gamma\\_L}/L`. θ∞ is the
     state of a run of ``ref_steps`` steps stopped when its loss stalls (round-off);
     the recorded run (every step, ``steps`` steps) measures
     :math:`\\|\\theta_\\tau-\\theta_\\infty\\|`. ``dist(x̄, Σ')`` is bounded by
@@ -79,11 +88,14 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
     if not gamma_L < 2:
         raise ValueError(f"gamma_L must lie in ]0, 2[ (nu1, nu2 are defined for gamma*L < 2), got {gamma_L}")
     check_positive("noise_std", noise_std, allow_zero=True)
+    check_choice("L_rule", L_rule, ("estimate", "certified"))
     net = TwoLayerDIP.init(runs, n, k, d=d, seed=seed)
     A = well_conditioned_operator(n, runs=runs, seed=seed + 1, m=m)
     pb = Problem.make(A, noise_std=noise_std, seed=seed + 2)
     L0 = hessian_norm(net, pb, iters=30)
-    L = estimate_L(net, pb, gamma=0.5 / L0, steps=L_steps, points=4, iters=30) if L_steps else L0
+    L_est = estimate_L(net, pb, gamma=0.5 / L0, steps=L_steps, points=4, iters=30) if L_steps else L0
+    cert = certified_L(net, pb)
+    L = cert["L_descent"] if L_rule == "certified" else L_est
     gamma = gamma_L / L
     th = theorem_quantities(net, pb, gamma=gamma, L=L)
     theta_inf = gradient_descent(net, pb, gamma, ref_steps, tol=0.0, stall_window=200, record=[0],
@@ -95,7 +107,7 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
         dist = torch.where(net.param_distance(theta_inf) <= th.R_prime, err, torch.full_like(err, math.inf))
     else:
         dist = dist_to_sigma_prime(net, pb, gamma, th.R_prime, steps=ref_steps)
-    return TheoremRun(net, pb, th, L0, L, traj, theta_inf, dist)
+    return TheoremRun(net, pb, th, L0, L_est, traj, theta_inf, dist, cert["L_descent"], cert["L_global"])
 
 
 def bound_ratios(run: TheoremRun, at_loss: float = 1e-10) -> dict:
@@ -215,6 +227,56 @@ def hessian_norm_in_ball(net: TwoLayerDIP, problem: Problem, radius, points: int
         st = State(s0.h + (rho * net.u_norm2.sqrt())[:, None] * e, s0.V)
         best = torch.maximum(best, hessian_norm(net, problem, st, "W", loss, iters))
     return best
+
+
+def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 3000), runs: int = 4,
+                            steps: int = 200, points: int = 4, iters: int = 100, seed: int = 0) -> dict:
+    """The Hessian norm of the hidden-layer ½-MSE loss between its certified bounds, against k.
+
+    For each width, ``runs`` networks (seed depends on k) on the same problems (A and
+    :math:`\\bar x` iid N(0, 1), seeds ``seed + 1``, ``seed + 2``): the Hessian norm at θ0
+    (:func:`dipnb.hessian_norm`, power iteration: itself a lower estimate), the lower bound
+    :func:`dipnb.theory.bounds.hessian_lower_bound` (``lower`` at θ0 and ``lower_ball``, valid
+    along a run that Theorem III.1 covers), the certified upper bound ``L_descent`` of
+    :func:`dipnb.certified_L`, and the two terms of (10) with constant 1. Then gradient
+    descent with :math:`\\gamma = 1/L_{\\rm descent}` for ``steps`` steps, with the Hessian norm
+    and the pointwise lower bound at ``points`` states along it.
+
+    Returns dict of arrays (K, runs): ``H0``, ``lower``, ``lower_ball``, ``L_descent``,
+    ``eq10_first``, ``eq10``, ``limit`` (:math:`\\|A\\|^2C_{\\phi'}^2`), ``H_traj_min`` and
+    ``H_traj_max`` (extremes of the Hessian norm along the run), ``margin_traj`` (the smallest
+    Hessian norm minus pointwise lower bound along the run: >= 0 when the bound holds), and ``ks``.
+    """
+    ks = [check_int("k", kk, low=n) for kk in ks]
+    runs, steps, points = check_int("runs", runs), check_int("steps", steps, low=0), check_int("points", points)
+    A = gaussian_operator(m, n, runs=runs, seed=seed + 1)
+    pb = Problem.make(A, seed=seed + 2)
+    keys = ("H0", "lower", "lower_ball", "L_descent", "eq10_first", "eq10", "limit", "H_traj_min",
+            "H_traj_max", "margin_traj")
+    out = {key: [] for key in keys}
+    for k in ks:
+        net = TwoLayerDIP.init(runs, n, k, d=1, seed=seed + 10 + k)
+        H0 = hessian_norm(net, pb, iters=iters)
+        lb = hessian_lower_bound(net, pb)
+        cl = certified_L(net, pb)
+        An = A.norm.expand(runs)
+        gamma = 1.0 / cl["L_descent"]
+        state, h_min, h_max, margin = net.initial_state(), H0.clone(), H0.clone(), H0 - lb["lower"]
+        for _ in range(points):
+            state = gradient_descent(net, pb, gamma, max(1, steps // points), tol=0.0, record=[0], state=state,
+                                     stall_window=None, progress=False).final
+            Ht = hessian_norm(net, pb, state, iters=iters)
+            h_min, h_max = torch.minimum(h_min, Ht), torch.maximum(h_max, Ht)
+            margin = torch.minimum(margin, Ht - hessian_lower_bound(net, pb, state)["lower"])
+        vals = dict(H0=H0, lower=lb["lower"], lower_ball=lb["lower_ball"], L_descent=cl["L_descent"],
+                    eq10_first=An ** 2 * n / k, eq10=L_eq10(An, cl["residual_norm"], n, k),
+                    limit=An ** 2 * net.activation.C_dphi ** 2, H_traj_min=h_min, H_traj_max=h_max,
+                    margin_traj=margin)
+        for key in keys:
+            out[key].append(vals[key].detach().cpu().numpy())
+    res = {key: np.stack(v) for key, v in out.items()}
+    res.update(ks=np.asarray(ks), n=n, m=m, runs=runs, steps=steps)
+    return res
 
 
 @register("condition-vs-convergence", presets=CONDITION_VS_CONVERGENCE_PRESETS, chapter="04_theorem_iii1",

@@ -15,7 +15,7 @@ __all__ = ["plot_sigma_min_vs_width", "plot_trajectory", "plot_kl_ratio",
            "plot_desingularizers", "plot_rate_vs_descent", "plot_kl_levels", "plot_nu_profile",
            "plot_lipschitz_sweep", "plot_flow_vs_descent", "plot_gamma_sweep",
            "plot_condition4_probability", "plot_width_scaling", "plot_theorem_bounds",
-           "plot_condition_vs_convergence"]
+           "plot_condition_vs_convergence", "plot_condition4_layers", "plot_radius_vs_width"]
 
 
 def setup_style():
@@ -454,4 +454,54 @@ def plot_condition_vs_convergence(res: dict, ax=None):
     ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="width k", ylabel=f"fraction of {res['runs']} runs",
            title=f"n = {res['n']}, m = {res['m']}, {res['operator']} A")
     ax.legend(fontsize=8, loc="center right")
+    return fig
+
+
+def plot_condition4_layers(res: dict, nu1s=(1.0, 2.0), bound=None, axes=None):
+    """P[(4) holds] against k with both layers trained (solid) and the hidden layer only
+    (dashed), one colour per m, one panel per :math:`\\nu_1`, from
+    :func:`dipnb.experiments.condition4_sweep` with ``both_layers=True``; ``bound``: dict
+    ``m -> width`` (Corollary III.2, dotted verticals)."""
+    from ..analysis import condition4_probability
+
+    fig, axes = axes_grid(axes, len(nu1s))
+    ks = np.asarray(res["ks"])
+    for ax, nu in zip(axes, nu1s):
+        for i, m in enumerate(res["ms"]):
+            c = f"C{i}"
+            ax.plot(ks, condition4_probability(res["ratio_both"][i], nu), "-", marker="o", ms=2.5, color=c,
+                    label=f"m={m}, both layers")
+            ax.plot(ks, condition4_probability(res["ratio"][i], nu), "--", color=c, lw=1.2,
+                    label=f"m={m}, W only")
+            if bound is not None and m in bound:
+                ax.axvline(bound[m], color=c, ls=(0, (1, 2)), lw=1.5)
+        ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="width k", ylabel="P[(4) holds]",
+               title=fr"$\nu_1 = {nu:g}$, n = {res['n']}, {np.asarray(res['ratio']).shape[-1]} runs")
+    axes[0].legend(fontsize=7, loc="upper left")
+    if bound is not None:
+        axes[-1].text(0.99, 0.03, "dotted: Corollary III.2 bound\n(median, C = C' = 1)",
+                      transform=axes[-1].transAxes, ha="right", va="bottom", fontsize=7)
+    return fig
+
+
+def plot_radius_vs_width(res: dict, ax=None):
+    """The radius R of (5) against k, both layers and W only (median over runs, with the
+    :math:`k^{1/4}` and :math:`k^{1/2}` laws through the last point), and the median R' of
+    each m at :math:`\\nu_1 = 1` (both layers) as horizontal lines: (4) holds where R crosses R'."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    fig = ax.figure
+    ks = np.asarray(res["ks"], dtype=float)
+    for key, lab, c, p in (("R_both", "R, both layers", "k", 0.25), ("R_W", "R, W only", "0.5", 0.5)):
+        med = np.median(res[key], axis=1)
+        ax.plot(ks, med, "o-", ms=3, color=c, label=lab)
+        ax.plot(ks, med[-1] * (ks / ks[-1]) ** p, ":", color=c, lw=1, label=fr"$\propto k^{{{p:g}}}$")
+    for i, m in enumerate(res["ms"]):
+        ax.axhline(np.median(res["R_prime_both"][i, -1]), color=f"C{i}", lw=1, ls="--",
+                   label=fr"median $R'$ (both), m={m}")
+    ax.set(xscale="log", yscale="log", xlabel="width k", ylabel="radius",
+           title=r"R of (5) against $R'$ ($\nu_1 = 1$)")
+    ax.legend(fontsize=7, ncol=2)
     return fig

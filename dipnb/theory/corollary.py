@@ -21,6 +21,13 @@ The statistics of the initialisation that (4) needs are sums over the ``k``
 hidden neurons (:func:`init_statistics`), so a sweep draws the network in
 chunks of bounded memory and adds them up: :math:`V_0` alone is
 ``runs * n * k`` doubles (2 GB for 50 runs, n = 5, k = 10^6).
+
+With *both* layers trained (as Corollary III.2 assumes), :math:`J_gJ_g^\\top` gains
+:math:`\\|\\phi(h)\\|^2/k\\,I_n`, so :math:`\\sigma_0^2 = \\lambda_{\\min}(J_WJ_W^\\top) + \\|\\phi(h)\\|^2/k`,
+and the Lipschitz bound of :math:`J_g` grows with the radius of the ball
+(:func:`dipnb.jacobian_lipschitz`), so R solves a quadratic (:func:`dipnb.radius_R`) and grows
+like :math:`(\\sigma_0\\sqrt k/2B)^{1/2}`: (4) then needs :math:`k \\propto R'^4`
+(:func:`critical_width_both`), against :math:`k \\propto R'^2` for W alone.
 """
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ from ..core.problems import Problem
 
 __all__ = ["corollary_width", "corollary_probability", "corollary_terms", "constants_for_width",
            "init_statistics", "merge_statistics", "ratio_from_statistics", "condition4_ratio",
-           "critical_width"]
+           "critical_width", "critical_width_both"]
 
 
 def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float = 1.0,
@@ -120,48 +127,68 @@ def init_statistics(h: torch.Tensor, V: torch.Tensor, activation) -> dict:
     Returns
     -------
     dict with ``k`` (int), ``G`` (R, n, n) :math:`= \\sum_j \\phi'(h_j)^2 v_jv_j^T`,
-    ``xs`` (R, n) :math:`= \\sum_j \\phi(h_j) v_j` and ``M2`` (R,)
-    :math:`= \\max_j\\|v_j\\|^2`. Two chunks of neurons combine by adding ``k``,
-    ``G``, ``xs`` and taking the max of ``M2`` (:func:`_merge`); then
+    ``xs`` (R, n) :math:`= \\sum_j \\phi(h_j) v_j`, ``phi2`` (R,) :math:`= \\sum_j\\phi(h_j)^2`
+    (for both layers trained) and ``M2`` (R,) :math:`= \\max_j\\|v_j\\|^2`. Two chunks of
+    neurons combine by adding ``k``, ``G``, ``xs``, ``phi2`` and taking the max of ``M2``
+    (:func:`merge_statistics`); then
     :math:`J_WJ_W^T = G/k` (for :math:`\\|u\\| = 1`) and :math:`x_0 = xs/\\sqrt k` (eq. 9).
     """
     Vd = V * activation.dphi(h)[:, None, :]
     return {"k": V.shape[-1], "G": Vd @ Vd.transpose(1, 2),
             "xs": torch.einsum("rnk,rk->rn", V, activation.phi(h)),
-            "M2": (V * V).sum(1).amax(1)}
+            "phi2": (activation.phi(h) ** 2).sum(1), "M2": (V * V).sum(1).amax(1)}
 
 
 def merge_statistics(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
     return {"k": a["k"] + b["k"], "G": a["G"] + b["G"], "xs": a["xs"] + b["xs"],
-            "M2": torch.maximum(a["M2"], b["M2"])}
+            "phi2": a["phi2"] + b["phi2"], "M2": torch.maximum(a["M2"], b["M2"])}
 
 
 def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss, eta: float,
-                      u_norm2=1.0) -> dict:
-    """R, R' (at ν1 = 1), σ0 and ρ = R'/R from the statistics of :func:`init_statistics`."""
+                          u_norm2=1.0, layers: str = "W") -> dict:
+    """R, R' (at ν1 = 1), σ0 and ρ = R'/R from the statistics of :func:`init_statistics`.
+
+    ``layers="W"``: :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k)`,
+    :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`. ``layers="both"``:
+    :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k) + \\|\\phi(h)\\|^2/k` and R the positive root of
+    :func:`dipnb.radius_R`'s quadratic. In both cases (4) with constant ν1 holds iff
+    :math:`\\nu_1\\rho < 1` (R does not depend on ν1, R' is proportional to it).
+    """
+    if layers not in ("W", "both"):
+        raise ValueError(f"layers must be 'W' or 'both' for condition (4) (V alone: R is infinite), got {layers!r}")
     k = stats["k"]
-    if k < stats["G"].shape[-1]:
+    if layers == "W" and k < stats["G"].shape[-1]:
         raise ValueError(f"sigma_min(J_g) needs k >= n when only W is trained; got k={k} < n={stats['G'].shape[-1]}")
     u_norm2 = torch.as_tensor(u_norm2, dtype=stats["G"].dtype, device=stats["G"].device)
     gram = u_norm2.reshape(-1, 1, 1) * stats["G"] / k
-    sigma0 = torch.linalg.eigvalsh(gram)[:, 0].clamp(min=0).sqrt()
+    s2 = torch.linalg.eigvalsh(gram)[:, 0].clamp(min=0)
+    if layers == "both":
+        s2 = s2 + stats["phi2"] / k
+    sigma0 = s2.sqrt()
     x0 = stats["xs"] / math.sqrt(k)
     y = problem.y
     y0 = problem.A.A(x0)
     loss0 = loss.value(y0, y)
     psi0 = loss.desingularizer(y, loss0 + eta).psi(loss0)
     M = stats["M2"].sqrt()
-    R = sigma0 * math.sqrt(k) / (2 * activation.B * M * u_norm2)
+    B = activation.B
+    if layers == "W":
+        R = sigma0 * math.sqrt(k) / (2 * B * M * u_norm2)
+    else:
+        un = u_norm2.sqrt()
+        a = 2 * B * u_norm2 / math.sqrt(k)
+        b = 2 * B * un * (2 + un * M) / math.sqrt(k)
+        R = 2 * sigma0 / (b + torch.sqrt(b ** 2 + 4 * a * sigma0))   # the positive root, without cancellation
     sA = problem.A.sigma_min.expand_as(sigma0)
     R_prime = 2 * psi0 / (sA * sigma0)
     return {"sigma0": sigma0, "R": R, "R_prime": R_prime, "ratio": R_prime / R,
-            "residual": (y0 - y).norm(dim=1), "psi0": psi0}
+            "residual": (y0 - y).norm(dim=1), "psi0": psi0, "M": M}
 
 
 def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse",
-                     eta: float = 1.0) -> dict:
+                     eta: float = 1.0, layers: str = "W") -> dict:
     """The quantities of condition (4) at :math:`\\theta_0`, hidden layer trained, :math:`\\nu_1 = 1`.
 
     Returns a dict of tensors of shape (R,): ``sigma0`` (:math:`\\sigma_{\\min}(J_g(0))`),
@@ -169,7 +196,8 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
     :math:`\\rho = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
     :math:`\\psi(\\mathcal L_y(y_0))`. Condition (4) holds with constant
     :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1\\rho < 1`. ``eta`` is the η of A-2
-    (only the KL loss's ψ depends on it).
+    (only the KL loss's ψ depends on it). ``layers="both"`` gives condition (4) with both
+    layers trained (:func:`ratio_from_statistics`).
     """
     check_positive("eta", eta)
     loss = get_loss(loss)
@@ -177,7 +205,7 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
     if problem.runs != net.runs:
         raise ValueError(f"problem has {problem.runs} runs but the network has {net.runs}; they must match")
     stats = init_statistics(net.h0, net.V0, net.activation)
-    return ratio_from_statistics(stats, problem, net.activation, loss, eta, net.u_norm2)
+    return ratio_from_statistics(stats, problem, net.activation, loss, eta, net.u_norm2, layers)
 
 
 def critical_width(ratio, k: int, nu1=1.0):
@@ -192,3 +220,27 @@ def critical_width(ratio, k: int, nu1=1.0):
     check_int("k", k)
     check_positive("nu1", nu1)
     return k * (nu1 * ratio) ** 2
+
+
+def critical_width_both(R_prime, sigma0, M, B: float = 0.25, nu1=1.0, u_norm2=1.0):
+    """The width at which (4) holds with both layers trained, if R', σ0 and M kept their values.
+
+    R of (5) is the positive root of :math:`aR^2 + bR - \\sigma_0 = 0` with
+    :math:`a = 2B\\|u\\|^2/\\sqrt k`, :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`
+    (:func:`dipnb.radius_R`), increasing in k; :math:`R' < R` iff :math:`aR'^2 + bR' < \\sigma_0`, i.e.
+
+    .. math:: k > \\Big(\\frac{2B\\|u\\|\\,(\\|u\\|\\nu_1^2R'^2 + (2+\\|u\\|M)\\nu_1R')}{\\sigma_0}\\Big)^2 ,
+
+    with ``R_prime`` at :math:`\\nu_1 = 1`. For large R' this is :math:`(2B/\\sigma_0)^2\\nu_1^4R'^4`:
+    k grows like :math:`R'^4` (against :math:`(2BM/\\sigma_0)^2\\nu_1^2R'^2` for W alone,
+    :func:`critical_width`). σ0 and M converge as k grows (Rademacher V0: M = √n), so at a
+    large k this is the per-run critical width.
+    """
+    check_positive("B", B)
+    check_positive("nu1", nu1)
+    R_prime = torch.as_tensor(R_prime, dtype=torch.float64)
+    sigma0 = torch.as_tensor(sigma0, dtype=torch.float64)
+    M = torch.as_tensor(M, dtype=torch.float64)
+    un = math.sqrt(float(u_norm2))
+    Rp = nu1 * R_prime
+    return (2 * B * un * (un * Rp ** 2 + (2 + un * M) * Rp) / sigma0) ** 2

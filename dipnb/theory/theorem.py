@@ -12,7 +12,12 @@ constants implicit; what this module uses, and why, is stated in each docstring:
 * ``L``, the Lipschitz constant of :math:`\\nabla_\\theta\\mathcal L_y(Ag(u,\\cdot))`,
   is either given, estimated by eq. (10) with its unnamed constant exposed
   (:func:`L_eq10`), or measured as the largest Hessian eigenvalue (in absolute
-  value) at θ0 or along a trajectory (:func:`hessian_norm`, :func:`estimate_L`).
+  value) at θ0 or along a trajectory (:func:`hessian_norm`, :func:`estimate_L`): these
+  are *lower* estimates of the theorem's L; :func:`dipnb.theory.bounds.certified_L` gives certified
+  *upper* bounds (½-MSE, hidden layer W), and :func:`dipnb.theory.bounds.hessian_lower_bound`
+  the rigorous lower bound on the Hessian norm that rules out the n/k of (10).
+* :func:`dipnb.theory.bounds.tangent_lambda_min` is :math:`\\lambda_{\\min}(A; T)` of A-5 and (8) on the tangent
+  space of the network's image at a regular point.
 """
 from __future__ import annotations
 
@@ -453,3 +458,4 @@ def dist_to_sigma_prime(net: TwoLayerDIP, problem: Problem, gamma, R_prime, step
     err = (net.forward(tr.final) - problem.x_bar).norm(dim=1)
     inside = net.param_distance(tr.final) <= torch.as_tensor(R_prime, dtype=err.dtype)
     return torch.where(inside, err, torch.full_like(err, math.inf))
+

@@ -1,0 +1,207 @@
+"""The certified upper bound on L (dipnb.certified_L), the rigorous lower bound on the Hessian
+norm (hessian_lower_bound) and the conic singular value of A-5 (tangent_lambda_min).
+
+Every check compares a bound with the exact Hessian norm (a dense k x k eigenproblem) and with
+the power iteration of dipnb.hessian_norm, and each has a twin that shows the check rejects a
+wrong bound (scaled by 0.5, or with the wrong power of ||u||)."""
+import math
+
+import pytest
+import torch
+
+import dipnb
+from dipnb.core.network import State, TwoLayerDIP
+from dipnb.theory.bounds import certified_L, hessian_lower_bound, tangent_lambda_min
+
+
+def exact_hessian_norm(net, problem, state=None):
+    """Largest |eigenvalue| of the Hessian in W, from the dense Hessian in h (times ||u||^2)."""
+    s = net.initial_state() if state is None else state
+    act, k = net.activation, net.k
+    Am = problem.A.matrix().expand(net.runs, -1, -1)
+    Jh = s.V * act.dphi(s.h)[:, None, :] / math.sqrt(k)
+    r = problem.A.A(dipnb.forward(s.h, s.V, act)) - problem.y
+    res = act.d2phi(s.h) * torch.einsum("rnk,rn->rk", s.V, problem.A.A_adjoint(r)) / math.sqrt(k)
+    H = Jh.transpose(1, 2) @ Am.transpose(1, 2) @ Am @ Jh + torch.diag_embed(res)
+    return net.u_norm2 * torch.linalg.eigvalsh(H).abs().amax(1)
+
+
+def is_upper(bound, H, rtol=1e-10):
+    return bool((H <= bound * (1 + rtol)).all())
+
+
+def is_lower(bound, H, rtol=1e-10):
+    return bool((bound <= H * (1 + rtol)).all())
+
+
+def small_case(runs=4, n=3, m=2, k=60, seed=0, u_scale=1.0):
+    net = TwoLayerDIP.init(runs, n, k, d=3, seed=seed)
+    if u_scale != 1.0:
+        net = TwoLayerDIP(net.u * u_scale, net.W0, net.V0, net.activation, net.D)
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(m, n, runs=runs, seed=seed + 1), seed=seed + 2)
+    return net, pb
+
+
+def test_exact_hessian_matches_power_iteration():
+    net, pb = small_case()
+    assert torch.allclose(dipnb.hessian_norm(net, pb, iters=300), exact_hessian_norm(net, pb), rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("u_scale", [1.0, 0.5, 2.0])
+def test_certified_L_above_hessian_at_theta0_and_random_points(seed, u_scale):
+    net, pb = small_case(seed=seed, u_scale=u_scale)
+    cl = certified_L(net, pb)
+    assert is_upper(cl["L_global"], exact_hessian_norm(net, pb))
+    assert is_upper(cl["L_descent"], exact_hessian_norm(net, pb))
+    assert is_upper(cl["L_descent"], dipnb.hessian_norm(net, pb))
+    g = torch.Generator().manual_seed(seed)
+    s0 = net.initial_state()
+    for scale in (0.1, 1.0, 3.0, 10.0):          # anywhere, saturated sigmoids included
+        h = s0.h + scale * torch.randn(s0.h.shape, dtype=s0.h.dtype, generator=g)
+        st = State(h, s0.V)
+        H = exact_hessian_norm(net, pb, st)
+        assert is_upper(cl["L_global"], H)       # the global bound holds at every W
+        cs = certified_L(net, pb, st)
+        assert is_upper(cs["L_descent"], H)      # the residual at the point itself
+        assert torch.allclose(cs["L_global"], cl["L_global"])   # does not depend on the point
+
+
+def test_certified_L_global_holds_for_arbitrary_data():
+    """The global bound uses ||y||: a huge y makes the residual part dominate."""
+    net, pb = small_case(seed=5)
+    far = dipnb.Problem(pb.A, pb.x_bar * 300.0, pb.noise)
+    g = torch.Generator().manual_seed(0)
+    s0 = net.initial_state()
+    cl = certified_L(net, far)
+    for _ in range(5):
+        st = State(s0.h + 2.0 * torch.randn(s0.h.shape, dtype=s0.h.dtype, generator=g), s0.V)
+        assert is_upper(cl["L_global"], exact_hessian_norm(net, far, st))
+
+
+def test_L_descent_certifies_gradient_descent_and_its_segments():
+    """With gamma = 1/L_descent the loss decreases at every step, the residual on every segment
+    stays below 2 ||r_0||, and the Hessian norm on the segments stays below L_descent."""
+    net, pb = small_case(runs=3, n=4, m=3, k=80, seed=7)
+    cl = certified_L(net, pb)
+    gamma = 1.0 / cl["L_descent"]
+    state, r0 = net.initial_state(), cl["residual_norm"]
+    prev_loss = 0.5 * r0 ** 2
+    for _ in range(40):
+        step = dipnb.gradient_descent(net, pb, gamma, 1, tol=0.0, record=[0], state=state,
+                                      stall_window=None, progress=False).final
+        for t in (0.25, 0.5, 0.75, 1.0):
+            mid = State(state.h + t * (step.h - state.h), state.V)
+            cm = certified_L(net, pb, mid)
+            assert (cm["residual_norm"] <= 2 * r0 * (1 + 1e-12)).all()
+            assert is_upper(cl["L_descent"], exact_hessian_norm(net, pb, mid))
+        loss = 0.5 * certified_L(net, pb, step)["residual_norm"] ** 2
+        assert (loss <= prev_loss * (1 + 1e-12)).all()
+        prev_loss, state = loss, step
+
+
+def test_certified_L_is_attained_so_half_of_it_is_rejected():
+    """At h = 0 (every sigmoid at its steepest), A = I and y = g(u, theta): the residual is 0
+    and the Hessian norm equals the Gauss-Newton bound ||u||^2 ||V||_2^2 / (16 k) exactly."""
+    runs, n, k = 2, 3, 40
+    base = TwoLayerDIP.init(runs, n, k, d=1, seed=3)
+    net = TwoLayerDIP(base.u, torch.zeros_like(base.W0), base.V0, base.activation, base.D)
+    A = dipnb.MatrixOperator(torch.eye(n, dtype=torch.float64))
+    pb = dipnb.Problem(A, net.forward(), torch.zeros(runs, n, dtype=torch.float64))
+    cl = certified_L(net, pb)
+    H = exact_hessian_norm(net, pb)
+    assert torch.allclose(cl["residual_norm"], torch.zeros(runs, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(H, cl["L_descent"], rtol=1e-10)
+    assert is_upper(cl["L_descent"], H)
+    assert not is_upper(0.5 * cl["L_descent"], H)             # a wrong bound fails the check
+    assert not is_upper(0.5 * cl["L_descent"], dipnb.hessian_norm(net, pb, iters=200))
+
+
+def test_u_norm_enters_squared_not_to_the_fourth():
+    """With ||u|| = 1/2, a Gauss-Newton bound with ||u||^4 would fall below the Hessian norm."""
+    runs, n, k = 2, 3, 40
+    base = TwoLayerDIP.init(runs, n, k, d=1, seed=4)
+    u = 0.5 * base.u / base.u.norm(dim=1, keepdim=True)
+    net = TwoLayerDIP(u, torch.zeros_like(base.W0), base.V0, base.activation, base.D)
+    A = dipnb.MatrixOperator(torch.eye(n, dtype=torch.float64))
+    pb = dipnb.Problem(A, net.forward(), torch.zeros(runs, n, dtype=torch.float64))
+    cl = certified_L(net, pb)
+    H = exact_hessian_norm(net, pb)
+    assert is_upper(cl["gauss_newton"], H)
+    assert not is_upper(cl["gauss_newton"] * net.u_norm2, H)      # the ||u||^4 reading is wrong
+
+
+def test_residual_constant_is_sharp():
+    """n = k = 1, A = 1, h where |phi''| is largest, |y| large: the Hessian norm approaches
+    sup|phi'|^2 + sup|phi''| (||A|| ||V|| sup|phi| + |y|) within a few per cent."""
+    h_star = math.log(2 + math.sqrt(3))                    # sigmoid(h*) = 1/2 + 1/(2 sqrt 3)
+    u = torch.ones(1, 1, dtype=torch.float64)
+    net = TwoLayerDIP(u, torch.full((1, 1, 1), h_star, dtype=torch.float64),
+                      -torch.ones(1, 1, 1, dtype=torch.float64), "sigmoid", 1.0)
+    A = dipnb.MatrixOperator(torch.eye(1, dtype=torch.float64))
+    pb = dipnb.Problem(A, torch.full((1, 1), 1e4, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64))
+    cl = certified_L(net, pb)
+    H = exact_hessian_norm(net, pb)
+    assert is_upper(cl["L_global"], H)
+    assert (H / cl["L_global"] > 0.99).all()
+    assert (H / (cl["L_descent"] / 2) > 0.99).all()       # at the point itself: c ||r|| is attained
+
+
+@pytest.mark.parametrize("k", [30, 300, 3000])
+def test_lower_bound_below_hessian_and_tight_for_wide_networks(k):
+    net = TwoLayerDIP.init(4, 3, k, d=2, seed=k)
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(3, 3, runs=4, seed=1), seed=2)
+    lb = hessian_lower_bound(net, pb)
+    H = exact_hessian_norm(net, pb) if k <= 300 else dipnb.hessian_norm(net, pb, iters=300)
+    assert is_lower(lb["lower"], H)
+    assert is_lower(lb["lower_ball"], H)
+    assert (lb["lower_ball"] <= lb["lower"]).all() or k < 100
+    g = torch.Generator().manual_seed(k)
+    s0 = net.initial_state()
+    for scale in (0.3, 1.0):
+        st = State(s0.h + scale * torch.randn(s0.h.shape, dtype=s0.h.dtype, generator=g), s0.V)
+        Hs = exact_hessian_norm(net, pb, st) if k <= 300 else dipnb.hessian_norm(net, pb, st, iters=300)
+        assert is_lower(hessian_lower_bound(net, pb, st)["lower"], Hs)
+    if k == 3000:   # the bound is close to the truth: twice it is rejected
+        assert not is_lower(2 * lb["lower"], H)
+
+
+def test_lower_bound_does_not_vanish_with_k_while_eq10_does():
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(3, 5, runs=1, seed=1), seed=2)
+    low, eq10 = [], []
+    for k in (1000, 10_000, 100_000):
+        net = TwoLayerDIP.init(1, 5, k, d=1, seed=0)
+        low.append(float(hessian_lower_bound(net, pb)["lower"]))
+        r0 = float(certified_L(net, pb)["residual_norm"])
+        eq10.append(float(dipnb.L_eq10(pb.A.norm, r0, 5, k)))
+    limit = float(pb.A.norm) ** 2 * net.activation.C_dphi ** 2
+    assert min(low) > 0.5 * limit and low[-1] > 0.9 * limit
+    assert eq10[-1] < low[-1] < eq10[0] * 100
+    assert eq10[-1] / eq10[0] < 0.2
+
+
+def test_tangent_lambda_min_reduces_to_injectivity_when_onto():
+    net = TwoLayerDIP.init(3, 4, 200, d=2, seed=0)
+    for m in (2, 4, 6):
+        pb = dipnb.Problem.make(dipnb.gaussian_operator(m, 4, runs=3, seed=m), seed=1)
+        t = tangent_lambda_min(net, pb)
+        assert (t["rank"] == 4).all()
+        assert torch.allclose(t["lambda_min"], pb.A.lambda_min.expand(3), atol=1e-10)
+        assert ((t["lambda_min"] > 0) == (m >= 4)).all()
+
+
+def test_tangent_lambda_min_is_restricted_injectivity_when_k_below_n():
+    """k = 2 < n = 5, m = 3: A has a kernel, yet the 2-dimensional tangent space meets it only at 0."""
+    net = TwoLayerDIP.init(3, 5, 2, d=2, seed=0, v_init="uniform")  # Rademacher columns can be parallel
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(3, 5, runs=3, seed=1), seed=2)
+    t = tangent_lambda_min(net, pb)
+    assert (t["rank"] == 2).all()
+    assert (pb.A.lambda_min == 0).all()
+    assert (t["lambda_min"] > 1e-3).all()
+    # direct check: inf ||Az|| / ||z|| over the range of V diag(phi'(h)), by sampling
+    s = net.initial_state()
+    Jr = s.V * net.activation.dphi(s.h)[:, None, :]
+    z = Jr @ torch.randn(3, 2, 5000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    ratio = (pb.A.matrix() @ z).norm(dim=1) / z.norm(dim=1)
+    assert (ratio.min(1).values >= t["lambda_min"] * (1 - 1e-9)).all()
+    assert (ratio.min(1).values <= t["lambda_min"] * 1.05).all()

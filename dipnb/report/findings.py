@@ -26,7 +26,8 @@ SECTIONS = {
     "erratum.gamma": ("04_theorem_iii1", "where-the-printed-statement-needs-care", "Theorem III.1"),
     "erratum.kl": ("02_kl_inequality", "the-inequality", "Definition II.2"),
     "theory.scaling": ("05_corollary_iii2", "", "Corollary III.2"),
-    "theory.eq10": ("03_gd_vs_flow", "", "estimate (10)"),
+    "threshold.eq10": ("03_gd_vs_flow", "why-no-bound-of-order-n-k-can-hold-a-proof", "estimate (10)"),
+    "theory.a5": ("04_theorem_iii1", "a-5-for-this-architecture-injectivity-nothing-weaker", "A-5"),
 }
 
 #: Findings about the statements themselves (shown in the chapters named by :data:`SECTIONS`).
@@ -46,6 +47,11 @@ THEORY = [
           "(‖Ax̄‖∞ + ‖ε‖∞)⁴, not the printed scaling; the chapter fits both against n, m and κ(A)",
           "disagrees", verdict="disagrees", status="proved",
           command="python -m dipnb run width-scaling --preset paper"),
+    Claim("theory.a5", "a more expressive network (larger Σ') may hinder the restricted injectivity A-5",
+          "a trade-off between dist(x̄, Σ') and A-5", "for the network (9) with J_g onto ℝⁿ (the theorem's "
+          "regime, σ_min(J_g(0)) > 0), Σ' has interior there and A-5 is equivalent to ker A = {0} whatever "
+          "the expressivity: the trade-off does not arise for this architecture", "disagrees",
+          verdict="disagrees", status="proved"),
 ]
 
 

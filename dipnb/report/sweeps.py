@@ -305,7 +305,7 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: fl
                           f"{sL0:.2f}{_fmt_iv(iv)}",
                           v + ("" if v == AGREES else ": the measured L does not fall with k (see the lower "
                                                       "bound in chapter 03)"),
-                          value=sL0, interval=iv, verdict=v, status="numerical",
+                          value=sL0, interval=iv, verdict=v, status="proved" if v == DISAGREES else "numerical",
                           values={"slope_L0": sL0, "slope_eq10": sLe}))
     thr = np.asarray(res["threshold"], dtype=float)
     fin = np.isfinite(thr)

@@ -11,6 +11,11 @@ Each test runs a two-cell notebook in a real kernel and breaks one exchange on p
   before the event loop sees it (the edge-triggered zmq FD). Plain nbclient then waits
   out the whole cell timeout and carries on silently with the late reply: issue 15's
   symptom. The watchdog must report the missed wake-up and recover it.
+* ``test_send_while_reply_waits_keeps_the_wakeup``: the actual cause, found in the soak
+  (tools/soak.py): the client sends on the shell socket (nbclient's Output-widget mimic,
+  in a ``widgets.interact`` cell) just after the reply arrived and before the event loop
+  saw it; jupyter_client's send goes through a plain shadow socket and consumes the
+  reply's wake-up. The client must re-arm it at once (a few event-loop turns).
 * ``test_second_stall_fails_the_run``: every reply to the first cell is swallowed; after
   the one retry the run must fail with ``StallError`` (a ``CellTimeoutError``: nbmake then
   fails the chapter's test, myst-nb warns and ``-W`` fails the build).
@@ -21,6 +26,7 @@ they fail, which shows they can.
 from __future__ import annotations
 
 import asyncio
+import select
 import sys
 import time
 from pathlib import Path
@@ -115,6 +121,64 @@ def test_missed_wakeup_is_recovered(reports):
     assert any("wakeup-test.ipynb: cell 0 (import time): a message sat unseen on the shell socket" in r
                for r in reports), reports
     assert not [e for e in client.events if e["kind"] == "stall"]
+    assert nb.cells[1].outputs[0]["text"] == "42\n"
+
+
+class SendWhileReplyWaits(nbwatch.WatchdogClient):
+    """Sends on the shell socket just after the first reply arrived, before the client saw it.
+
+    That is what nbclient's Output-widget mimic does (a ``comm_msg`` on shell, answering a
+    widget's ``clear_output``) while it waits for the ``execute_reply`` of an
+    ``interact`` cell. jupyter_client sends on a plain shadow of the asyncio socket, and
+    libzmq's send consumes the FD signal of the reply.
+    """
+    done = fd_was_readable = fd_readable_after_send = woken = False
+
+    def _wrap_channel(self, name, channel):
+        super()._wrap_channel(name, channel)
+        if name != "shell":
+            return
+        wrapped = channel.get_msg
+        client = self
+
+        async def get_msg(timeout=None):
+            if client.done or client.code_cells_executed != 1:
+                return await wrapped(timeout=timeout)
+            client.done = True
+            task = asyncio.ensure_future(wrapped(timeout=timeout))
+            await asyncio.sleep(0.3)             # the poll waits on the FD; the reply is ~1 s away
+            fd = channel.socket.get(zmq.FD)
+            t0 = time.monotonic()
+            # block the loop until the reply's signal is on the FD (select does not consume it)
+            while not task.done() and not select.select([fd], [], [], 0)[0] \
+                    and time.monotonic() - t0 < 30:
+                time.sleep(0.01)
+            client.fd_was_readable = not task.done() and bool(select.select([fd], [], [], 0)[0])
+            time.sleep(0.01)                     # libzmq processes commands on send at most every ~1 ms
+            client.kc.kernel_info()              # a send on shell, through jupyter_client's Session
+            client.fd_readable_after_send = bool(select.select([fd], [], [], 0)[0])
+            for _ in range(50):                  # event-loop turns, not seconds
+                if task.done():
+                    break
+                await asyncio.sleep(0)
+            client.woken = task.done()
+            return await task
+
+        channel.get_msg = get_msg
+
+
+def test_send_while_reply_waits_keeps_the_wakeup(reports):
+    """The cause of the stall in chapter 02: a send on shell while its reply waits unseen."""
+    nb = notebook()
+    client = SendWhileReplyWaits(nb, timeout=CELL_TIMEOUT, name="send-test.ipynb")
+    client.execute()
+    # the situation arose: the reply's signal was on the FD, and the send consumed it
+    assert client.done and client.fd_was_readable and not client.fd_readable_after_send
+    # and the waiting poll was woken within a few event-loop turns, not by a timeout
+    assert client.woken, client.events
+    assert [e["kind"] for e in client.events] == ["rearmed"], client.events
+    assert any("send-test.ipynb: cell 0 (import time): a send on the shell socket consumed" in r
+               for r in reports), reports
     assert nb.cells[1].outputs[0]["text"] == "42\n"
 
 

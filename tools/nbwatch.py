@@ -4,15 +4,22 @@ Both runners of the chapters use it: nbmake under ``make test`` (``tools/nbwatch
 puts this client in place of nbmake's) and myst-nb under ``make book``
 (``tools/nbwatch_sphinx.py``). It is nbclient's ``NotebookClient`` with three additions:
 
-1. **Missed wake-ups are recovered.** nbclient waits for a reply with one long
-   ``zmq.asyncio`` poll (the cell timeout, 300 s here). A zmq socket's FD is edge-triggered:
-   if its wake-up is consumed without the waiting future being resolved, the poll only
-   returns when the timeout fires, and then, since pyzmq ends every timed-out poll with a
-   ``poll(0)``, it *returns the reply that sat there all along*: nbclient carries on as if
-   nothing happened, 300 s later (the symptom of issue 15). Every ``TICK_S`` the watchdog
-   looks at each channel that has waited ``PROBE_QUIET_S`` without a message: if its FD is
-   not readable but the socket holds a message (``EVENTS & POLLIN``), the wake-up was
-   missed; it says so on one line and wakes the waiting poll up.
+1. **The cause of issue 15's stall is removed, and missed wake-ups are recovered.**
+   nbclient waits for a cell's ``execute_reply`` with one long ``zmq.asyncio`` poll (the
+   cell timeout, 300 s here). A zmq socket's FD is edge-triggered: if its signal is
+   consumed without the waiting future being resolved, the poll only returns when the
+   timeout fires, and then (pyzmq ends every timed-out poll with a ``poll(0)``) *returns
+   the reply that sat there all along*: nbclient carries on as if nothing had happened,
+   300 s later. What consumes the signal: a send on the same shell socket while the reply
+   waits unseen. jupyter_client sends through a plain shadow socket, libzmq processes the
+   socket's pending commands on send, and pyzmq's asyncio layer is not told. nbclient does
+   send there mid-cell: its Output-widget mimic answers a widget's ``clear_output`` with a
+   ``comm_msg`` (``widgets.interact``, chapter 02 cell 12, also chapter 04). The fix: after
+   every send on shell, re-check ``EVENTS`` through the asyncio socket, as pyzmq does after
+   its own sends (``_wrap_send``). Safety net for any other cause: every ``TICK_S`` the
+   watchdog looks at each channel that has waited ``PROBE_QUIET_S`` without a message; if
+   its FD is not readable but the socket holds a message, the wake-up was missed: it says
+   so on one line and wakes the waiting poll up.
 2. **A stall is detected and retried once.** When nothing came from the kernel for
    ``SILENCE_S`` seconds (no message on any channel) and the kernel process used no CPU
    meanwhile, the cell is stalled: one line names the notebook and the cell and says what
@@ -159,6 +166,7 @@ class WatchdogClient(NotebookClient):
         self._msg_count = 0
         self._last_request: str | None = None
         self._channels: dict[str, _Channel] = {}
+        self._cell_index = -1
 
     # -- kernel start: environment, channel wrappers ---------------------------------------
     async def async_start_new_kernel(self, **kwargs):
@@ -211,6 +219,49 @@ class WatchdogClient(NotebookClient):
                 # a message the test hook swallowed: wait on (with what is left of the timeout)
 
         channel.get_msg = get_msg
+        if name == "shell" and self.watchdog:
+            self._wrap_send(state, channel)
+
+    def _wrap_send(self, state: _Channel, channel) -> None:
+        """Re-arm the shell socket's wake-up after every send: the cause of issue 15's stall.
+
+        jupyter_client's ``Session.send`` sends on a plain ``zmq.Socket.shadow`` of the
+        asyncio socket. libzmq processes the socket's pending commands on send, which
+        consumes the FD's signal for a message that has just arrived, and the plain
+        shadow does not tell pyzmq's asyncio layer (its own sends re-check ``EVENTS``
+        afterwards, pyzmq PR #1208). nbclient sends on the shell socket while it waits
+        there for an ``execute_reply``: its Output-widget mimic answers the widget's
+        ``clear_output`` with a ``comm_msg`` (``widgets.interact`` in chapters 02 and 04).
+        When the reply lands just before that send, the waiting poll is never woken and
+        returns the reply only when the cell timeout fires. Reading ``EVENTS`` through the
+        asyncio socket after the send does what pyzmq does after its own sends.
+        """
+        send = channel.send
+
+        def send_and_rearm(msg):
+            sock = channel.socket
+            try:
+                fd = sock.get(zmq.FD)
+                before = bool(select.select([fd], [], [], 0)[0])
+            except (zmq.ZMQError, OSError, ValueError):
+                return send(msg)
+            send(msg)
+            if state.waiting_since is None or sock.closed:
+                return
+            try:
+                after = bool(select.select([fd], [], [], 0)[0])
+                pending = zmq.Socket.shadow(sock.underlying).get(zmq.EVENTS) & zmq.POLLIN
+                sock.get(zmq.EVENTS)          # pyzmq schedules the waiting poll if a message is in
+            except (zmq.ZMQError, OSError, ValueError):
+                return
+            if before and not after and pending:
+                self.events.append({"kind": "rearmed", "channel": state.name, "attempt": self.attempts,
+                                    "cell": self._cell_index})
+                report(f"{self.name}: cell {self._cell_index} ({self._first_line(self._cell_index)}): a "
+                       f"send on the shell socket consumed the wake-up of a waiting message "
+                       f"(jupyter_client sends on a plain shadow socket); re-armed it")
+
+        channel.send = send_and_rearm
 
     def _deliver(self, channel: str, msg: dict) -> bool:
         """Hook for tests: return False to drop a received message as if it were lost."""
@@ -244,6 +295,7 @@ class WatchdogClient(NotebookClient):
         if not self.watchdog or cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count=execution_count,
                                                     store_history=store_history)
+        self._cell_index = cell_index
         dog = asyncio.ensure_future(self._watch(cell, cell_index))
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count=execution_count,
@@ -335,6 +387,8 @@ class WatchdogClient(NotebookClient):
             sock.get(zmq.EVENTS)
 
     def _first_line(self, cell_index: int) -> str:
+        if not 0 <= cell_index < len(self.nb.cells):
+            return ""
         src = self.nb.cells[cell_index].source.strip().splitlines()
         return (src[0][:60] if src else "").replace("\n", " ")
 

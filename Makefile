@@ -55,13 +55,19 @@ EXECUTED := _build/executed
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
 BUILD  := $(BIN)/jupyter-book build . --all -W --keep-going
 
+# Every nbwatch line (stall, retry, re-armed wake-up) of both runs also goes to $(NBWATCH_LOG),
+# printed at the end.
+NBWATCH_LOG := _build/nbwatch.log
+RUN_ENV = DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) NBWATCH_LOG=$(CURDIR)/$(NBWATCH_LOG)
+
 test: venv chromium
-	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
+	rm -rf $(EXECUTED) $(NBWATCH_LOG) && mkdir -p $(EXECUTED)
 	@status=0; \
-	$(TEST_ENV) DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) $(PYTEST) --ignore=tests/test_browser.py || status=$$?; \
-	$(BOOK_ENV) DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) $(BUILD) || status=$$?; \
+	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore=tests/test_browser.py || status=$$?; \
+	$(BOOK_ENV) $(RUN_ENV) $(BUILD) || status=$$?; \
 	$(TEST_ENV) $(BIN)/python -m pytest tests/test_browser.py || status=$$?; \
-	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; exit $$status
+	if [ -s $(NBWATCH_LOG) ]; then echo "nbwatch ($(NBWATCH_LOG)):"; cat $(NBWATCH_LOG); fi; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (exit $$status, see above)"; fi; exit $$status
 
 # Everything but the browser test, without building the book (faster while editing).
 unit: venv

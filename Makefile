@@ -50,7 +50,8 @@ book: venv
 # --nbmake collects every book/*.ipynb (it ignores .md); the normal test modules
 # under tests/ are collected as usual. ./_build is under neither path;
 # --ignore=book/_build guards against a stray `jupyter-book build book/`.
-# --dist worksteal: the chapters take 5-60 s each; an idle worker takes queued tests from the other.
+# --dist worksteal: each worker starts with half the list (the chapters, 5-100 s each, are
+# at its end) and a worker that runs out takes the tail of the other's queue.
 EXECUTED := _build/executed
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
 BUILD  := $(BIN)/jupyter-book build . --all -W --keep-going

@@ -1,6 +1,7 @@
 # dipnb: build the book and run the tests from a fresh clone.
 #   make book   -> _build/html/index.html (every chapter executed; any warning or failing cell fails)
-#   make test   -> unit tests + pairing test + nbmake over every book/*.ipynb
+#   make test   -> unit tests + pairing test + nbmake over every book/*.ipynb (each chapter
+#                  executed once), the book built from those notebooks, the browser test
 #   make student -> _build/coursework/{student,instructor}/*.ipynb (exercises without / with solutions)
 # Both create .venv first (python3 -m venv + pip install -r requirements.txt).
 
@@ -32,19 +33,42 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
+# Every chapter executed by myst-nb (through tools/nbwatch.py), warnings as errors.
 book: venv
-	$(BOOK_ENV) $(BIN)/jupyter-book build . --all -W --keep-going
+	$(BOOK_ENV) -u DIPNB_EXECUTED $(BUILD)
 
-# The whole suite: the book is built first (warnings and failing cells are errors), then
-# unit tests, the pairing test, nbmake over every book/*.ipynb and tests/test_browser.py,
-# which opens the built pages in headless Chromium with the network cut.
+# The whole suite, each chapter executed once:
+#  1. pytest: unit tests, the pairing test, tests/test_stall.py and nbmake over every
+#     book/*.ipynb (one named test per chapter, two at a time). The root conftest.py runs the
+#     chapters through tools/nbwatch.py (stall watchdog, one retry) and writes each passing
+#     chapter's executed notebook to $(EXECUTED).
+#  2. the book, built from those notebooks (tools/nbwatch_sphinx.py: a fresh jupyter-cache of
+#     them; a chapter without one is executed again and fails the build), warnings as errors.
+#  3. tests/test_browser.py: the built pages in headless Chromium with the network cut.
+# All three run even if one fails; the recipe fails if any did (pytest's exit code 5, no
+# tests collected, is a failure too).
 # --nbmake collects every book/*.ipynb (it ignores .md); the normal test modules
 # under tests/ are collected as usual. ./_build is under neither path;
 # --ignore=book/_build guards against a stray `jupyter-book build book/`.
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
+# --dist worksteal: each worker starts with half the list (the chapters, 5-100 s each, are
+# at its end) and a worker that runs out takes the tail of the other's queue.
+EXECUTED := _build/executed
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal tests book/ --ignore=book/_build --nbmake --nbmake-timeout=$(NB_TIMEOUT)
+BUILD  := $(BIN)/jupyter-book build . --all -W --keep-going
 
-test: venv chromium book
-	$(TEST_ENV) $(PYTEST)
+# Every nbwatch line (stall, retry, re-armed wake-up) of both runs also goes to $(NBWATCH_LOG),
+# printed at the end.
+NBWATCH_LOG := _build/nbwatch.log
+RUN_ENV = DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) NBWATCH_LOG=$(CURDIR)/$(NBWATCH_LOG)
+
+test: venv chromium
+	rm -rf $(EXECUTED) $(NBWATCH_LOG) && mkdir -p $(EXECUTED)
+	@status=0; \
+	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore=tests/test_browser.py || status=$$?; \
+	$(BOOK_ENV) $(RUN_ENV) $(BUILD) || status=$$?; \
+	$(TEST_ENV) $(BIN)/python -m pytest tests/test_browser.py || status=$$?; \
+	if [ -s $(NBWATCH_LOG) ]; then echo "nbwatch ($(NBWATCH_LOG)):"; cat $(NBWATCH_LOG); fi; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (exit $$status, see above)"; fi; exit $$status
 
 # Everything but the browser test, without building the book (faster while editing).
 unit: venv

@@ -1,0 +1,194 @@
+"""Forced stalls: the chapters' executor (tools/nbwatch.py) must notice them and say so.
+
+Each test runs a two-cell notebook in a real kernel and breaks one exchange on purpose:
+
+* ``test_lost_reply_is_detected_and_retried``: the client swallows the first cell's
+  ``execute_reply``; both sides then sit idle. The cell timeout is 90 s, so without the
+  watchdog the test ends in ``CellTimeoutError`` after 90 s and fails; with it, the stall
+  is reported (notebook and cell named) after ``nbwatch.SILENCE_S`` = 60 s of silence
+  and the notebook runs again and completes.
+* ``test_missed_wakeup_is_recovered``: the reply arrives, but its wake-up is consumed
+  before the event loop sees it (the edge-triggered zmq FD). Plain nbclient then waits
+  out the whole cell timeout and carries on silently with the late reply: issue 15's
+  symptom. The watchdog must report the missed wake-up and recover it.
+* ``test_send_while_reply_waits_keeps_the_wakeup``: the actual cause, found in the soak
+  (tools/soak.py): the client sends on the shell socket (nbclient's Output-widget mimic,
+  in a ``widgets.interact`` cell) just after the reply arrived and before the event loop
+  saw it; jupyter_client's send goes through a plain shadow socket and consumes the
+  reply's wake-up. The client must re-arm it at once (a few event-loop turns).
+* ``test_second_stall_fails_the_run``: every reply to the first cell is swallowed; after
+  the one retry the run must fail with ``StallError`` (a ``CellTimeoutError``: nbmake then
+  fails the chapter's test, myst-nb warns and ``-W`` fails the build).
+
+``NBWATCH=off pytest tests/test_stall.py`` runs them against plain nbclient behaviour:
+they fail, which shows they can.
+"""
+from __future__ import annotations
+
+import asyncio
+import select
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import zmq
+from nbformat.v4 import new_code_cell, new_notebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import nbwatch  # noqa: E402
+
+CELL_TIMEOUT = 90   # the acceptance bound: a stall must be reported before this cell timeout
+
+
+def notebook():
+    # the first cell takes a second, so that its reply comes while the client waits
+    nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(1)\nx = 6 * 7"),
+                             new_code_cell("print(x)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def reports(monkeypatch):
+    lines = []
+    monkeypatch.setattr(nbwatch, "REPORTERS", [lines.append])
+    monkeypatch.setattr(nbwatch, "_log_path", None)   # forced stalls stay out of make test's log
+    return lines
+
+
+class DropFirstReply(nbwatch.WatchdogClient):
+    """Loses the execute_reply of the first execution of cell 0 (drop=1) or of all of them."""
+    drop = 1
+
+    def _deliver(self, channel, msg):
+        if channel == "shell" and msg["msg_type"] == "execute_reply" and self.drop \
+                and self.code_cells_executed == 1:
+            self.drop -= 1
+            return False
+        return True
+
+
+def test_lost_reply_is_detected_and_retried(reports):
+    nb = notebook()
+    client = DropFirstReply(nb, timeout=CELL_TIMEOUT, name="stall-test.ipynb")
+    client.execute()
+    stalls = [e for e in client.events if e["kind"] == "stall"]
+    assert len(stalls) == 1 and stalls[0]["cell"] == 0
+    assert any("stall-test.ipynb: STALL in cell 0 (import time)" in r for r in reports), reports
+    assert "execute_reply: NO" in stalls[0]["line"]
+    assert client.attempts == 2
+    assert nb.cells[1].outputs[0]["text"] == "42\n"
+
+
+class SwallowWakeup(nbwatch.WatchdogClient):
+    """Consumes the shell socket's wake-up for the first reply, as a stray EVENTS read does."""
+    done = swallowed = False
+
+    def _wrap_channel(self, name, channel):
+        super()._wrap_channel(name, channel)
+        if name != "shell":
+            return
+        wrapped = channel.get_msg
+        client = self
+
+        async def get_msg(timeout=None):
+            if client.done or client.code_cells_executed != 1:
+                return await wrapped(timeout=timeout)
+            client.done = True
+            task = asyncio.ensure_future(wrapped(timeout=timeout))
+            # let the poll register and pyzmq's own pending checks run; the reply is ~1 s away
+            await asyncio.sleep(0.3)
+            shadow = zmq.Socket.shadow(channel.socket.underlying)
+            t0 = time.monotonic()
+            # block the loop until the reply is in; reading EVENTS drains the FD's signal
+            while not task.done() and not shadow.get(zmq.EVENTS) & zmq.POLLIN \
+                    and time.monotonic() - t0 < 30:
+                time.sleep(0.01)
+            client.swallowed = not task.done()
+            return await task
+
+        channel.get_msg = get_msg
+
+
+def test_missed_wakeup_is_recovered(reports):
+    nb = notebook()
+    client = SwallowWakeup(nb, timeout=CELL_TIMEOUT, name="wakeup-test.ipynb")
+    client.execute()
+    assert client.done and client.swallowed
+    missed = [e for e in client.events if e["kind"] == "missed-wakeup"]
+    assert missed and missed[0]["channel"] == "shell" and missed[0]["cell"] == 0, client.events
+    assert any("wakeup-test.ipynb: cell 0 (import time): a message sat unseen on the shell socket" in r
+               for r in reports), reports
+    assert not [e for e in client.events if e["kind"] == "stall"]
+    assert nb.cells[1].outputs[0]["text"] == "42\n"
+
+
+class SendWhileReplyWaits(nbwatch.WatchdogClient):
+    """Sends on the shell socket just after the first reply arrived, before the client saw it.
+
+    That is what nbclient's Output-widget mimic does (a ``comm_msg`` on shell, answering a
+    widget's ``clear_output``) while it waits for the ``execute_reply`` of an
+    ``interact`` cell. jupyter_client sends on a plain shadow of the asyncio socket, and
+    libzmq's send consumes the FD signal of the reply.
+    """
+    done = fd_was_readable = fd_readable_after_send = woken = False
+
+    def _wrap_channel(self, name, channel):
+        super()._wrap_channel(name, channel)
+        if name != "shell":
+            return
+        wrapped = channel.get_msg
+        client = self
+
+        async def get_msg(timeout=None):
+            if client.done or client.code_cells_executed != 1:
+                return await wrapped(timeout=timeout)
+            client.done = True
+            task = asyncio.ensure_future(wrapped(timeout=timeout))
+            await asyncio.sleep(0.3)             # the poll waits on the FD; the reply is ~1 s away
+            fd = channel.socket.get(zmq.FD)
+            t0 = time.monotonic()
+            # block the loop until the reply's signal is on the FD (select does not consume it)
+            while not task.done() and not select.select([fd], [], [], 0)[0] \
+                    and time.monotonic() - t0 < 30:
+                time.sleep(0.01)
+            client.fd_was_readable = not task.done() and bool(select.select([fd], [], [], 0)[0])
+            time.sleep(0.01)                     # libzmq processes commands on send at most every ~1 ms
+            client.kc.kernel_info()              # a send on shell, through jupyter_client's Session
+            client.fd_readable_after_send = bool(select.select([fd], [], [], 0)[0])
+            for _ in range(50):                  # event-loop turns, not seconds
+                if task.done():
+                    break
+                await asyncio.sleep(0)
+            client.woken = task.done()
+            return await task
+
+        channel.get_msg = get_msg
+
+
+def test_send_while_reply_waits_keeps_the_wakeup(reports):
+    """The cause of the stall in chapter 02: a send on shell while its reply waits unseen."""
+    nb = notebook()
+    client = SendWhileReplyWaits(nb, timeout=CELL_TIMEOUT, name="send-test.ipynb")
+    client.execute()
+    # the situation arose: the reply's signal was on the FD, and the send consumed it
+    assert client.done and client.fd_was_readable and not client.fd_readable_after_send
+    # and the waiting poll was woken within a few event-loop turns, not by a timeout
+    assert client.woken, client.events
+    assert [e["kind"] for e in client.events] == ["rearmed"], client.events
+    assert any("send-test.ipynb: cell 0 (import time): a send on the shell socket consumed" in r
+               for r in reports), reports
+    assert nb.cells[1].outputs[0]["text"] == "42\n"
+
+
+def test_second_stall_fails_the_run(reports):
+    nb = notebook()
+    client = DropFirstReply(nb, timeout=CELL_TIMEOUT, name="stall-twice.ipynb", silence=6)
+    client.drop = 2
+    with pytest.raises(nbwatch.StallError) as err:
+        client.execute()
+    assert "stall-twice.ipynb: STALL in cell 0" in str(err.value)
+    assert client.attempts == 2
+    assert any("stalled again on attempt 2; giving up" in r for r in reports), reports

@@ -53,13 +53,12 @@ def sigmoid(x):
     a = abs(x)
     aq = a if a < 746.0 else 746.0          # finite, NaN included, for the integer conversion
     ac = 746.0 if a > 746.0 else a          # inf -> 746 (e^-746 rounds to 0); NaN stays NaN
-    q = np.int32(aq * _LOG2E + 0.5)
-    qf = float(q)
+    qf = np.rint(aq * _LOG2E)               # one rounding instruction (was a round trip through int)
     r = (qf * _LN2HI - ac) + qf * _LN2LO
     t = r * r
     c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
     d = 2.0 - c
-    e = ((2.0 + 2.0 * r) - c) * _as_float((np.int64(1077) - np.int64(q)) << 52) * _TWO_M54
+    e = ((2.0 + 2.0 * r) - c) * _as_float((np.int64(1077) - np.int64(qf)) << 52) * _TWO_M54
     return (d if x >= 0 else e) / (d + e)
 
 
@@ -72,6 +71,85 @@ def sigmoid_array(x):
     return out
 
 
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _update(h, s, j, c, gj):
+    """h_j -= c phi'(h_j) g_j with phi' = s(1 - s); s_j = phi(h_j); returns the new s_j."""
+    sj = s[j]
+    hj = h[j] - c * (sj * (1.0 - sj)) * gj
+    h[j] = hj
+    sj = sigmoid(hj)
+    s[j] = sj
+    return sj
+
+
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _block(Vb, hb, sb, g, r, xa, c):
+    """One step on one block of any n: g = V^T r, the update and sigmoid, then xa += V s."""
+    n, L = Vb.shape
+    r0 = r[0]
+    for j in range(L):
+        g[j] = Vb[0, j] * r0
+    for i in range(1, n):
+        ri = r[i]
+        for j in range(L):
+            g[j] += Vb[i, j] * ri
+    for j in range(L):
+        _update(hb, sb, j, c, g[j])
+    for i in range(n):
+        acc = 0.0
+        for j in range(L):
+            acc += Vb[i, j] * sb[j]
+        xa[i] += acc
+
+
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _block4(Vb, hb, sb, g, r, xa, c):
+    """One step on one block, n >= 4: rows 0..n-5 go backward into g first and forward last;
+    the last four rows are fused with the update, so each of their entries is widened from
+    int8 once and used for both products, and s is used as soon as it is computed."""
+    n, L = Vb.shape
+    p = n - 4
+    for i in range(p):
+        ri = r[i]
+        if i == 0:
+            for j in range(L):
+                g[j] = Vb[0, j] * ri
+        else:
+            for j in range(L):
+                g[j] += Vb[i, j] * ri
+    V0, V1, V2, V3 = Vb[p], Vb[p + 1], Vb[p + 2], Vb[p + 3]
+    r0, r1, r2, r3 = r[p], r[p + 1], r[p + 2], r[p + 3]
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    if p == 0:
+        for j in range(L):
+            v0, v1, v2, v3 = float(V0[j]), float(V1[j]), float(V2[j]), float(V3[j])
+            sj = _update(hb, sb, j, c, (v0 * r0 + v1 * r1) + (v2 * r2 + v3 * r3))
+            a0 += v0 * sj
+            a1 += v1 * sj
+            a2 += v2 * sj
+            a3 += v3 * sj
+    else:
+        for j in range(L):
+            v0, v1, v2, v3 = float(V0[j]), float(V1[j]), float(V2[j]), float(V3[j])
+            sj = _update(hb, sb, j, c, g[j] + ((v0 * r0 + v1 * r1) + (v2 * r2 + v3 * r3)))
+            a0 += v0 * sj
+            a1 += v1 * sj
+            a2 += v2 * sj
+            a3 += v3 * sj
+    xa[p] += a0
+    xa[p + 1] += a1
+    xa[p + 2] += a2
+    xa[p + 3] += a3
+    for i in range(p):
+        acc = 0.0
+        for j in range(L):
+            acc += Vb[i, j] * sb[j]
+        xa[i] += acc
+
+
 @njit(fastmath=_FM, error_model="numpy", cache=True)
 def descend_one(h, V, A, y, xbar, c, steps, tol):
     """Gradient descent (2) on the hidden layer of one run, in place on ``h``.
@@ -79,9 +157,10 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
     ``V`` is (n, k) (int8 ±1 or float64), ``A`` is (m, n), ``c`` = γ‖u‖²/√k.
     Returns (loss, stop step, ‖x − x̄‖) at the step where the run stopped.
 
-    One pass over k per step, in blocks of :data:`BLOCK` entries: g = V^T r on the block,
-    the update of h and its sigmoid (kept to give phi' = s(1 - s) at the next step), then
-    the block's share of x = V s / sqrt(k) for the next step, while the block is in L1.
+    One pass over k per step, in blocks of :data:`BLOCK` entries (:func:`_block4`, or
+    :func:`_block` for n < 4): g = V^T r on the block, the update of h and its sigmoid
+    (kept to give phi' = s(1 - s) at the next step), then the block's share of
+    x = V s / sqrt(k) for the next step, while the block is in L1.
     """
     n, k = V.shape
     m = A.shape[0]
@@ -120,26 +199,10 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
             xa[i] = 0.0
         for j0 in range(0, k, BLOCK):
             L = min(BLOCK, k - j0)
-            Vb = V[:, j0:j0 + L]
-            hb = h[j0:j0 + L]
-            sb = s[j0:j0 + L]
-            r0 = r[0]
-            for j in range(L):
-                g[j] = Vb[0, j] * r0
-            for i in range(1, n):
-                ri = r[i]
-                for j in range(L):
-                    g[j] += Vb[i, j] * ri
-            for j in range(L):
-                sj = sb[j]
-                hj = hb[j] - c * (sj * (1.0 - sj)) * g[j]
-                hb[j] = hj
-                sb[j] = sigmoid(hj)
-            for i in range(n):
-                acc = 0.0
-                for j in range(L):
-                    acc += Vb[i, j] * sb[j]
-                xa[i] += acc
+            if n >= 4:
+                _block4(V[:, j0:j0 + L], h[j0:j0 + L], s[j0:j0 + L], g, r, xa, c)
+            else:
+                _block(V[:, j0:j0 + L], h[j0:j0 + L], s[j0:j0 + L], g, r, xa, c)
         for i in range(n):
             x[i] = xa[i] / sqrtk
         tau += 1
@@ -179,15 +242,31 @@ def run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol, 
 
 # --- the backend: flatten a chunk of jobs, run the kernel, split the records back ----------
 
+@njit(parallel=True, cache=True)
+def _to_pm1(src, dst):
+    """``dst`` = the sign of ``src`` as int8; returns how many entries of ``src`` are not ±1."""
+    bad = 0
+    for i in prange(src.size):
+        v = src[i]
+        dst[i] = 1 if v > 0 else -1
+        bad += 0 if (v == 1.0 or v == -1.0) else 1
+    return bad
+
+
 def run_chunk(jobs, steps, tol, threads):
     R = sum(job.net.runs for job in jobs)
     ns = np.concatenate([np.full(job.net.runs, job.net.n) for job in jobs]).astype(np.int64)
     ks = np.concatenate([np.full(job.net.runs, job.net.k) for job in jobs]).astype(np.int64)
     ms = np.concatenate([np.full(job.net.runs, job.problem.A.m) for job in jobs]).astype(np.int64)
-    Vs = [job.net.V0.reshape(job.net.runs, -1) for job in jobs]
-    pm1 = all(bool(((V == 1) | (V == -1)).all()) for V in Vs)
+    Vs = [job.net.V0.reshape(-1).double().numpy() for job in jobs]
+    # one byte per entry when every V is ±1 (one parallel pass converts and checks)
+    Vflat, start = np.empty(sum(V.size for V in Vs), dtype=np.int8), 0
+    for V in Vs:
+        if _to_pm1(V, Vflat[start:start + V.size]):
+            Vflat = np.concatenate(Vs)
+            break
+        start += V.size
     H = np.concatenate([job.net.h0.double().numpy().ravel() for job in jobs])
-    Vflat = np.concatenate([V.numpy().astype(np.int8 if pm1 else np.float64).ravel() for V in Vs])
     Aflat = np.concatenate([dense(job).double().numpy().ravel() for job in jobs])
     Y = np.concatenate([job.problem.y.double().numpy().ravel() for job in jobs])
     X = np.concatenate([job.problem.x_bar.double().numpy().ravel() for job in jobs])

@@ -106,3 +106,14 @@ def test_bad_input_is_named():
         sweep([other], 10)
     with pytest.raises(ValueError, match="gamma"):
         sweep([Job(jobs[0].net, jobs[0].problem, -1.0)], 10)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 9])
+def test_every_output_size_takes_a_path_that_equals_reference(n):
+    # n < 4, n = 4 and n > 4 take different blocked paths through the numba kernel; k = 700
+    # spans a full block and a partial one
+    jobs = _jobs(ms=(1, 2), ks=(20, 700), n=n)
+    ref = sweep(jobs, 600, backend="reference")
+    _same(sweep(jobs, 600, backend="numba"), ref)
+    conv = np.concatenate([r.converged for r in ref])         # stop steps inside the budget and at it
+    assert 0 < conv.sum() < conv.size

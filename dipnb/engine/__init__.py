@@ -22,7 +22,7 @@ Backends
     that the run's V (one byte per entry when it is ±1, as under A-8's Rademacher law),
     h and φ(h) stay in the core's cache across its steps and the sweep runs from cache
     rather than from memory. Each step makes one vectorised pass over k, in blocks that
-    stay in L1: V^T r, the update of h with its sigmoid (kept to give φ' = φ(1 - φ) at
+    stay in L1/L2: V^T r, the update of h with its sigmoid (kept to give φ' = φ(1 - φ) at
     the next step, so one exponential per entry and step), and Vφ(h). The sigmoid is a
     branch-free rational exponential with one division (error below 8 ulp, tested
     against ``torch.sigmoid``).

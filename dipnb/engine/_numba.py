@@ -20,7 +20,7 @@ from ._common import SweepResult, dense, gammas
 
 # fast-math without "nnan"/"ninf": NaN and inf must still propagate to the loss
 _FM = {"contract", "arcp", "nsz", "reassoc"}
-BLOCK = 512            # entries of k per block: the block's V, h, phi(h), g stay in L1 across its passes
+BLOCK = 4096           # entries of k per block: its V, h, phi(h) and g stay in L2 (L1 for V) across its passes
 
 # e^r on |r| <= ln2/2 as in fdlibm's e_exp.c: e^r = 1 + r + r c/(2 - c) = (2 + 2r - c)/(2 - c)
 _P1, _P2, _P3 = 1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05
@@ -160,7 +160,7 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
     One pass over k per step, in blocks of :data:`BLOCK` entries (:func:`_block4`, or
     :func:`_block` for n < 4): g = V^T r on the block, the update of h and its sigmoid
     (kept to give phi' = s(1 - s) at the next step), then the block's share of
-    x = V s / sqrt(k) for the next step, while the block is in L1.
+    x = V s / sqrt(k) for the next step, while the block is in L1/L2.
     """
     n, k = V.shape
     m = A.shape[0]

@@ -117,6 +117,51 @@ def engine_step_cost(k, dev, budget_s):
     return max(b - a, 0.3 * b) / (s * RUNS)
 
 
+def engine_cpu_1thread(k, dev, steps):
+    """Thread CPU seconds per run-step of the engine on one thread, its setup subtracted.
+
+    CPU time of the calling thread (where numba runs a one-thread loop) does not count what
+    other processes take from the core, so this holds on a loaded machine, where wall times
+    do not."""
+    net, pb = problems(k, RUNS, dev)
+
+    def cpu(s):
+        t0 = time.thread_time()
+        out = sweep([Job(net, pb, 1.0)], s, tol=0.0, backend="numba", threads=1)
+        return time.thread_time() - t0, out.run_steps
+    c0 = cpu(0)[0]
+    c1, run_steps = cpu(steps)
+    return max(c1 - c0, 1e-9) / run_steps
+
+
+def gemm_rate_1thread_cpu(n=2048, reps=3):
+    """float64 flops per thread CPU second of ``torch.matmul`` on one thread (see engine_cpu_1thread)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a, b = torch.randn(n, n, dtype=torch.float64), torch.randn(n, n, dtype=torch.float64)
+        torch.matmul(a, b)
+        best = math.inf
+        for _ in range(reps):
+            t0 = time.thread_time()
+            torch.matmul(a, b)
+            best = min(best, time.thread_time() - t0)
+    finally:
+        torch.set_num_threads(old)
+    return 2 * n ** 3 / best
+
+
+def reference_mhz():
+    """The clock /proc/cpuinfo reports (under KVM: the TSC's), to turn seconds into reference cycles."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    except (OSError, ValueError):
+        pass
+    return math.nan
+
+
 def bandwidth(dev, mb=512):
     """Bytes per second of a large copy (read + write)."""
     a = torch.empty(mb * 2 ** 20 // 8, dtype=torch.float64, device=dev).uniform_()
@@ -193,11 +238,14 @@ def main(argv=None):
     threads = torch.get_num_threads()
     bw = bandwidth(dev)
     gemm = gemm_rate(dev)
+    gemm1 = gemm_rate_1thread_cpu() if dev.type == "cpu" else math.nan
+    mhz = reference_mhz() if dev.type == "cpu" else math.nan
     print(f"# dipnb sweep-engine benchmark on {env['device']}: {cpu['model']} "
           f"(family {cpu.get('family')} model {cpu.get('model_number')}; {' '.join(cpu.get('simd', []))}; "
           f"numba target {cpu.get('numba_target')}), torch {env['torch']}, {threads} threads")
     print(f"# measured: copy bandwidth {bw / 1e9:.1f} GB/s, float64 GEMM {gemm / 1e9:.1f} GFLOP/s "
-          f"(torch.matmul 2048^2, {threads} threads); load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+          f"(torch.matmul 2048^2, {threads} threads; {gemm1 / 1e9:.1f} per CPU-second on one thread); "
+          f"load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
     print(f"# n = {N}, m = {M}, {RUNS} runs; time per run-step in microseconds, median of {args.repeats} repeats;")
     print("# floor: 16nk+24k bytes at the copy bandwidth; flops: 4nk flops at the GEMM rate; "
           "1 thr: the engine on one thread (scaling = 1 thr / engine)")
@@ -224,6 +272,8 @@ def main(argv=None):
                                                   threads=1)[0])
         if not t["engine_1thread"]:
             del t["engine_1thread"]
+        cpu1 = ([engine_cpu_1thread(k, dev, steps_for(k, 2 * guess["engine"], args.budget, RUNS))
+                 for _ in range(args.repeats)] if dev.type == "cpu" else [])
         ratio = lambda a, b: statistics.median(x / y for x, y in zip(t[a], t[b]))  # noqa: E731
         row = {"k": k, **{key: statistics.median(v) * 1e6 for key, v in t.items()}, "floor": floor * 1e6,
                "compute_floor": flops * 1e6,
@@ -232,11 +282,25 @@ def main(argv=None):
                "engine_over_compute_floor": statistics.median(x / flops for x in t["engine"])}
         if "engine_1thread" in t:
             row["thread_scaling"] = ratio("engine_1thread", "engine")
+        if cpu1:
+            c = statistics.median(cpu1)
+            row.update(engine_1thread_cpu=c * 1e6, compute_floor_1thread_cpu=4 * N * k / gemm1 * 1e6,
+                       engine_cpu_over_compute_floor_1thread=c * gemm1 / (4 * N * k),
+                       ref_cycles_per_entry=c / k * mhz * 1e6)
         rows.append(row)
         print(f"{k:>7} | {row['naive']:>9.2f} | {row['batched']:>9.3f} | {row['engine']:>9.3f} | "
               f"{row.get('engine_1thread', math.nan):>9.3f} | {row['floor']:>8.3f} | {row['compute_floor']:>8.3f} | "
               f"{row['speedup_vs_naive']:>9.0f}x | {row['speedup_vs_batched']:>10.1f}x | {row['engine_over_floor']:>9.2f} | "
               f"{row['engine_over_compute_floor']:>9.2f} | {row.get('thread_scaling', math.nan):>6.2f}x")
+
+    if dev.type == "cpu":
+        print(f"\n# the same on one thread in thread CPU time (what other processes take from the core does not"
+              f" count):\n# engine CPU us per run-step, 4nk flops at the one-thread GEMM rate, their ratio, and"
+              f" reference cycles per entry at {mhz:.0f} MHz")
+        print(f"{'k':>7} | {'engine':>9} | {'flops':>8} | {'eng/flops':>9} | {'cyc/entry':>9}")
+        for row in rows:
+            print(f"{row['k']:>7} | {row['engine_1thread_cpu']:>9.3f} | {row['compute_floor_1thread_cpu']:>8.3f} | "
+                  f"{row['engine_cpu_over_compute_floor_1thread']:>9.2f} | {row['ref_cycles_per_entry']:>9.2f}")
 
     # a whole small-k sweep: the engine trains all cells at once; the baseline goes cell by cell
     grid = [(m, k) for m in (1, 2, 3, 4, 5) for k in (10, 32, 100, 316)]
@@ -267,7 +331,8 @@ def main(argv=None):
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "command": " ".join(["python"] + sys.argv), "environment": env, "cpu": cpu, "bandwidth_GBps": bw / 1e9,
-            "gemm_GFLOPs": gemm / 1e9, "torch_threads": threads,
+            "gemm_GFLOPs": gemm / 1e9, "gemm_1thread_GFLOPs_per_cpu_s": gemm1 / 1e9, "reference_MHz": mhz,
+            "torch_threads": threads,
             "load_average": {"start": list(load0), "end": list(load1)}, "rows": rows,
             "sweep": {"cells": len(grid), "runs": RUNS, "steps": steps, "speedup": sweep_ratio,
                       **{f"{k}_run_steps_per_s": statistics.median(v) for k, v in thr.items()}},

@@ -106,3 +106,17 @@ def test_bad_input_is_named():
         sweep([other], 10)
     with pytest.raises(ValueError, match="gamma"):
         sweep([Job(jobs[0].net, jobs[0].problem, -1.0)], 10)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 9])
+def test_every_output_size_takes_a_path_that_equals_reference(n):
+    # n < 4, n = 4 and n > 4 take different blocked paths through the numba kernel; k = 5000
+    # spans a full block and a partial one
+    from dipnb.engine._numba import BLOCK
+
+    jobs = _jobs(ms=(1, 2), ks=(20, 5000), n=n)
+    assert BLOCK < 5000 < 2 * BLOCK
+    ref = sweep(jobs, 600, backend="reference")
+    _same(sweep(jobs, 600, backend="numba"), ref)
+    conv = np.concatenate([r.converged for r in ref])         # stop steps inside the budget and at it
+    assert 0 < conv.sum() < conv.size

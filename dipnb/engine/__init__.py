@@ -21,10 +21,11 @@ Backends
     each run to its end (converged or out of budget) before the next one starts, so
     that the run's V (one byte per entry when it is ±1, as under A-8's Rademacher law),
     h and φ(h) stay in the core's cache across its steps and the sweep runs from cache
-    rather than from memory. Each step makes three vectorised passes: V^T r, the update
-    of h with its sigmoid (kept to give φ' = φ(1 - φ) at the next step, so one
-    exponential per entry and step), and Vφ(h). The sigmoid is a branch-free
-    polynomial exponential (error below 8 ulp, tested against ``torch.sigmoid``).
+    rather than from memory. Each step makes one vectorised pass over k, in blocks that
+    stay in L1/L2: V^T r, the update of h with its sigmoid (kept to give φ' = φ(1 - φ) at
+    the next step, so one exponential per entry and step), and Vφ(h). The sigmoid is a
+    branch-free rational exponential with one division (error below 8 ulp, tested
+    against ``torch.sigmoid``).
 ``"torch"`` (any device, any activation)
     Runs of equal (n, k) are stacked (m is zero-padded, which changes no value),
     converged runs are masked on the device without a host sync, the host checks

@@ -11,57 +11,55 @@ import math
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
 from numba import njit, prange
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._common import SweepResult, dense, gammas
 
 # fast-math without "nnan"/"ninf": NaN and inf must still propagate to the loss
 _FM = {"contract", "arcp", "nsz", "reassoc"}
-_E = tuple(math.exp(-float(2 ** b)) for b in range(9, -1, -1))   # e^-512, ..., e^-1
+BLOCK = 4096           # entries of k per block: its V, h, phi(h) and g stay in L2 (L1 for V) across its passes
+
+# e^r on |r| <= ln2/2 as in fdlibm's e_exp.c: e^r = 1 + r + r c/(2 - c) = (2 + 2r - c)/(2 - c)
+_P1, _P2, _P3 = 1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05
+_P4, _P5 = -1.65339022054652515390e-06, 4.13813679705723846039e-08
+_LN2HI, _LN2LO, _LOG2E = 6.93147180369123816490e-01, 1.90821492927058770002e-10, 1.44269504088896338700e+00
+_TWO_M54 = 2.0 ** -54
+
+
+@intrinsic
+def _as_float(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits`` (a bitcast: free, and it vectorises)."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
 
 
 @njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
 def sigmoid(x):
-    """1/(1+e^{-x}) in float64, branch-free so that loops over it vectorise.
+    """1/(1+e^{-x}) in float64 with one division, branch-free so that loops over it vectorise.
 
-    e = exp(-|x|) = e^{-q} e^{r} with q = round(|x|) <= 745 (e^{-q} as a product of
-    e^{-2^b} over the bits of q) and |r| <= 1/2 (Taylor polynomial of degree 15,
-    truncation error < 1e-17); e = 0 below -745 where exp underflows anyway.
+    With a = |x| = q ln2 - r (q = round(a/ln2) <= 1077, |r| <= ln2/2, Cody-Waite), e^{-a} =
+    2^{-q} N/D where N/D = (2 + 2r - c)/(2 - c) is fdlibm's rational form of e^r (c a degree-5
+    polynomial in r^2); then sigmoid = D/(D + E) for x >= 0 and E/(D + E) otherwise, with
+    E = 2^{-q} N built from the exponent bits (2^{54-q} 2^{-54}, so that subnormals round once).
+    Error <= 3 ulp against the exact value; NaN stays NaN, +-inf give 1 and 0.
     """
-    t = -abs(x)
-    tc = max(t, -745.0)
-    q = float(np.int64(0.5 - tc))
-    r = t + q
-    p = 1.0 / 1307674368000.0
-    p = p * r + 1.0 / 87178291200.0
-    p = p * r + 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    b = q >= 512.0; w = _E[0] if b else 1.0; d = 512.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 256.0; w = _E[1] if b else 1.0; d = 256.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 128.0; w = _E[2] if b else 1.0; d = 128.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 64.0; w = _E[3] if b else 1.0; d = 64.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 32.0; w = _E[4] if b else 1.0; d = 32.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 16.0; w = _E[5] if b else 1.0; d = 16.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 8.0; w = _E[6] if b else 1.0; d = 8.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 4.0; w = _E[7] if b else 1.0; d = 4.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 2.0; w = _E[8] if b else 1.0; d = 2.0 if b else 0.0; p = p * w; q = q - d
-    b = q >= 1.0; w = _E[9] if b else 1.0; p = p * w
-    e = 0.0 if t < -745.0 else p
-    inv = 1.0 / (1.0 + e)
-    lo = e * inv
-    return inv if x >= 0 else lo
+    a = abs(x)
+    aq = a if a < 746.0 else 746.0          # finite, NaN included, for the integer conversion
+    ac = 746.0 if a > 746.0 else a          # inf -> 746 (e^-746 rounds to 0); NaN stays NaN
+    qf = np.rint(aq * _LOG2E)               # one rounding instruction (was a round trip through int)
+    r = (qf * _LN2HI - ac) + qf * _LN2LO
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    d = 2.0 - c
+    e = ((2.0 + 2.0 * r) - c) * _as_float((np.int64(1077) - np.int64(qf)) << 52) * _TWO_M54
+    return (d if x >= 0 else e) / (d + e)
 
 
 @njit(fastmath=_FM, error_model="numpy", cache=True)
@@ -73,19 +71,104 @@ def sigmoid_array(x):
     return out
 
 
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _update(h, s, j, c, gj):
+    """h_j -= c phi'(h_j) g_j with phi' = s(1 - s); s_j = phi(h_j); returns the new s_j."""
+    sj = s[j]
+    hj = h[j] - c * (sj * (1.0 - sj)) * gj
+    h[j] = hj
+    sj = sigmoid(hj)
+    s[j] = sj
+    return sj
+
+
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _block(Vb, hb, sb, g, r, xa, c):
+    """One step on one block of any n: g = V^T r, the update and sigmoid, then xa += V s."""
+    n, L = Vb.shape
+    r0 = r[0]
+    for j in range(L):
+        g[j] = Vb[0, j] * r0
+    for i in range(1, n):
+        ri = r[i]
+        for j in range(L):
+            g[j] += Vb[i, j] * ri
+    for j in range(L):
+        _update(hb, sb, j, c, g[j])
+    for i in range(n):
+        acc = 0.0
+        for j in range(L):
+            acc += Vb[i, j] * sb[j]
+        xa[i] += acc
+
+
+@njit(fastmath=_FM, error_model="numpy", inline="always", cache=True)
+def _block4(Vb, hb, sb, g, r, xa, c):
+    """One step on one block, n >= 4: rows 0..n-5 go backward into g first and forward last;
+    the last four rows are fused with the update, so each of their entries is widened from
+    int8 once and used for both products, and s is used as soon as it is computed."""
+    n, L = Vb.shape
+    p = n - 4
+    for i in range(p):
+        ri = r[i]
+        if i == 0:
+            for j in range(L):
+                g[j] = Vb[0, j] * ri
+        else:
+            for j in range(L):
+                g[j] += Vb[i, j] * ri
+    V0, V1, V2, V3 = Vb[p], Vb[p + 1], Vb[p + 2], Vb[p + 3]
+    r0, r1, r2, r3 = r[p], r[p + 1], r[p + 2], r[p + 3]
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    if p == 0:
+        for j in range(L):
+            v0, v1, v2, v3 = float(V0[j]), float(V1[j]), float(V2[j]), float(V3[j])
+            sj = _update(hb, sb, j, c, (v0 * r0 + v1 * r1) + (v2 * r2 + v3 * r3))
+            a0 += v0 * sj
+            a1 += v1 * sj
+            a2 += v2 * sj
+            a3 += v3 * sj
+    else:
+        for j in range(L):
+            v0, v1, v2, v3 = float(V0[j]), float(V1[j]), float(V2[j]), float(V3[j])
+            sj = _update(hb, sb, j, c, g[j] + ((v0 * r0 + v1 * r1) + (v2 * r2 + v3 * r3)))
+            a0 += v0 * sj
+            a1 += v1 * sj
+            a2 += v2 * sj
+            a3 += v3 * sj
+    xa[p] += a0
+    xa[p + 1] += a1
+    xa[p + 2] += a2
+    xa[p + 3] += a3
+    for i in range(p):
+        acc = 0.0
+        for j in range(L):
+            acc += Vb[i, j] * sb[j]
+        xa[i] += acc
+
+
 @njit(fastmath=_FM, error_model="numpy", cache=True)
 def descend_one(h, V, A, y, xbar, c, steps, tol):
     """Gradient descent (2) on the hidden layer of one run, in place on ``h``.
 
     ``V`` is (n, k) (int8 ±1 or float64), ``A`` is (m, n), ``c`` = γ‖u‖²/√k.
     Returns (loss, stop step, ‖x − x̄‖) at the step where the run stopped.
+
+    One pass over k per step, in blocks of :data:`BLOCK` entries (:func:`_block4`, or
+    :func:`_block` for n < 4): g = V^T r on the block, the update of h and its sigmoid
+    (kept to give phi' = s(1 - s) at the next step), then the block's share of
+    x = V s / sqrt(k) for the next step, while the block is in L1/L2.
     """
     n, k = V.shape
     m = A.shape[0]
     sqrtk = math.sqrt(k)
     s = np.empty(k)
-    g = np.empty(k)
+    g = np.empty(BLOCK)
     x = np.zeros(n)
+    xa = np.zeros(n)
     r = np.empty(n)
     res = np.empty(m)
     for j in range(k):
@@ -113,24 +196,15 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
             for a in range(m):
                 acc += A[a, i] * res[a]
             r[i] = acc
-        # three vectorised passes: g = V^T r, then h and its sigmoid (kept for phi' = s(1-s)
-        # at the next step), then x = V s / sqrt(k); a run's V, h, s stay in cache across steps
-        for j in range(k):
-            g[j] = 0.0
+            xa[i] = 0.0
+        for j0 in range(0, k, BLOCK):
+            L = min(BLOCK, k - j0)
+            if n >= 4:
+                _block4(V[:, j0:j0 + L], h[j0:j0 + L], s[j0:j0 + L], g, r, xa, c)
+            else:
+                _block(V[:, j0:j0 + L], h[j0:j0 + L], s[j0:j0 + L], g, r, xa, c)
         for i in range(n):
-            ri = r[i]
-            for j in range(k):
-                g[j] += V[i, j] * ri
-        for j in range(k):
-            sj = s[j]
-            hj = h[j] - c * (sj * (1.0 - sj)) * g[j]
-            h[j] = hj
-            s[j] = sigmoid(hj)
-        for i in range(n):
-            acc = 0.0
-            for j in range(k):
-                acc += V[i, j] * s[j]
-            x[i] = acc / sqrtk
+            x[i] = xa[i] / sqrtk
         tau += 1
     err = 0.0
     for i in range(n):
@@ -168,15 +242,31 @@ def run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol, 
 
 # --- the backend: flatten a chunk of jobs, run the kernel, split the records back ----------
 
+@njit(parallel=True, cache=True)
+def _to_pm1(src, dst):
+    """``dst`` = the sign of ``src`` as int8; returns how many entries of ``src`` are not ±1."""
+    bad = 0
+    for i in prange(src.size):
+        v = src[i]
+        dst[i] = 1 if v > 0 else -1
+        bad += 0 if (v == 1.0 or v == -1.0) else 1
+    return bad
+
+
 def run_chunk(jobs, steps, tol, threads):
     R = sum(job.net.runs for job in jobs)
     ns = np.concatenate([np.full(job.net.runs, job.net.n) for job in jobs]).astype(np.int64)
     ks = np.concatenate([np.full(job.net.runs, job.net.k) for job in jobs]).astype(np.int64)
     ms = np.concatenate([np.full(job.net.runs, job.problem.A.m) for job in jobs]).astype(np.int64)
-    Vs = [job.net.V0.reshape(job.net.runs, -1) for job in jobs]
-    pm1 = all(bool(((V == 1) | (V == -1)).all()) for V in Vs)
+    Vs = [job.net.V0.reshape(-1).double().numpy() for job in jobs]
+    # one byte per entry when every V is ±1 (one parallel pass converts and checks)
+    Vflat, start = np.empty(sum(V.size for V in Vs), dtype=np.int8), 0
+    for V in Vs:
+        if _to_pm1(V, Vflat[start:start + V.size]):
+            Vflat = np.concatenate(Vs)
+            break
+        start += V.size
     H = np.concatenate([job.net.h0.double().numpy().ravel() for job in jobs])
-    Vflat = np.concatenate([V.numpy().astype(np.int8 if pm1 else np.float64).ravel() for V in Vs])
     Aflat = np.concatenate([dense(job).double().numpy().ravel() for job in jobs])
     Y = np.concatenate([job.problem.y.double().numpy().ravel() for job in jobs])
     X = np.concatenate([job.problem.x_bar.double().numpy().ravel() for job in jobs])

@@ -199,6 +199,23 @@ def run_with_probes(md, timeout: int = 600) -> list[dict]:
     return results
 
 
+# Chapters whose check cells accept a perturbed answer, as measured when this test was written
+# (issue 12); their owners fix them. Each entry says which perturbation passes. Remove an entry
+# once its chapter's checks reject every perturbation (the test then reports XPASS).
+KNOWN_WEAK = {
+    "01_two_layer_dip": "ex 1 (gap_both): accepts the answer times 1.1 and its negation",
+    "03_gd_vs_flow": "ex 1 (slope_both): accepts the answer times 1.1",
+    "04_theorem_iii1": "ex 1 (frac4): accepts the answer times 1.1",
+    "05_corollary_iii2": "ex 1 (k90_flow, k90_big_step): accepts the answers times 1.1",
+}
+
+
+def _param(md):
+    if md.stem in KNOWN_WEAK:
+        return pytest.param(md, id=md.stem, marks=pytest.mark.xfail(reason=KNOWN_WEAK[md.stem], strict=False))
+    return pytest.param(md, id=md.stem)
+
+
 def _selected():
     sel = os.environ.get("DIPNB_EXERCISE_CHECKS", "all").strip()
     if sel == "none":
@@ -217,7 +234,7 @@ def test_the_names_of_an_answer_are_found():
     assert exercise_checks(md_nb) == [{"index": 2, "label": "Exercise 1", "names": ["q6"]}]
 
 
-@pytest.mark.parametrize("md", _selected(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("md", [_param(md) for md in _selected()])
 def test_every_check_rejects_a_perturbed_answer(md):
     results = run_with_probes(md)
     for r in results:      # shown with pytest -s (or -rA): what each check made of each perturbation

@@ -72,7 +72,7 @@ def plot_fig3a(res: dict):
         obs = f"{psnr(y, y_bar):.1f} dB vs ȳ" if s > 0 else "exact: y = ȳ"
         titles += ["ground truth x̄", f"x_T, T = {T}\n{psnr(x, x_bar):.1f} dB",
                    f"y (σ = {s:g})\n{obs}", f"A x_T\n{psnr(Ax, y_bar):.1f} dB vs ȳ"]
-    fig = plot_image_grid(imgs, titles, ncols=4, size=2.2)
+    fig = plot_image_grid(imgs, titles, ncols=4, size=2.0)
     fig.suptitle("image space (left two), observation space (right two); one row per σ; PSNR",
                  fontsize=TITLE_SIZE, y=1.02)
     return fig
@@ -110,7 +110,7 @@ def plot_noise_amplification(res: dict, ax=None, index: int | None = None):
     sig = np.asarray(res["noise_stds"])
     i = int(np.argmax(sig)) if index is None else index
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.0, 3.5))
+        fig, ax = plt.subplots(figsize=(6.6, 3.2))
     fig = ax.figure
     taus = np.asarray(res["taus_linear"], dtype=float)
     vals = np.asarray(res[f"s{i}_lw_noise"])

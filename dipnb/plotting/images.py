@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..analysis import psnr
-from .style import axes_grid
+from .style import IMAGE_CMAP, IMAGE_TITLE_SIZE, LEGEND_SIZE, PAGE_WIDTH, TITLE_SIZE, axes_grid
 
 __all__ = ["plot_image_grid", "plot_fig3a", "plot_fig3a_curves", "plot_noise_amplification",
            "plot_fig3b", "plot_fig4", "plot_early_stopping"]
@@ -27,24 +27,31 @@ def _img(v):
 
 
 def plot_image_grid(images, titles=None, ncols=None, axes=None, vmin=0.0, vmax=255.0, size=2.3):
-    """Grey images (2-D arrays or flattened squares) side by side, clipped to [vmin, vmax]."""
+    """Grey images (2-D arrays or flattened squares) side by side, clipped to [vmin, vmax].
+
+    Panels are ``size`` inches wide, shrunk so that the grid is at most the page's width;
+    titles use the style's ``IMAGE_TITLE_SIZE``.
+    """
     import matplotlib.pyplot as plt
 
     images = [_img(im) for im in images]
     ncols = ncols or len(images)
     nrows = math.ceil(len(images) / ncols)
+    size = min(size, PAGE_WIDTH / ncols)
+    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
     if axes is None:
-        fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.45) * nrows), squeeze=False)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25 * lines + 0.1) * nrows),
+                                 squeeze=False)
         axes = axes.ravel()
     else:
         axes = np.atleast_1d(axes).ravel()
     for i, ax in enumerate(axes):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(np.clip(images[i], vmin, vmax), cmap="gray", vmin=vmin, vmax=vmax,
+            ax.imshow(np.clip(images[i], vmin, vmax), cmap=IMAGE_CMAP, vmin=vmin, vmax=vmax,
                       interpolation="nearest")
             if titles is not None:
-                ax.set_title(titles[i], fontsize=8.5)
+                ax.set_title(titles[i], fontsize=IMAGE_TITLE_SIZE)
     fig = axes[0].figure
     fig.tight_layout()
     return fig
@@ -53,7 +60,8 @@ def plot_image_grid(images, titles=None, ncols=None, axes=None, vmin=0.0, vmax=2
 def plot_fig3a(res: dict):
     """The paper's Fig 3a: one row per noise level; image space (x̄, x_T) and observation
     space (y, A x_T), each titled with its PSNR (image space against x̄, observation space
-    against the noiseless observation ȳ = A x̄)."""
+    against the noiseless observation ȳ = A x̄). A noiseless observation is titled
+    "exact: y = ȳ": its PSNR against ȳ would only measure round-off (it printed 159.3 dB)."""
     x_bar, y_bar = res["x_bar"], res["y_bar"]
     sig = np.asarray(res["noise_stds"])
     T = int(res["steps"])
@@ -61,12 +69,12 @@ def plot_fig3a(res: dict):
     for i, s in enumerate(sig):
         y, x, Ax = res[f"s{i}_y"], res[f"s{i}_x_final"], res[f"s{i}_Ax_final"]
         imgs += [x_bar, x, y, Ax]
-        titles += ["ground truth x̄", f"x_T, T={T}\nPSNR {psnr(x, x_bar):.1f} dB",
-                   f"observation y (σ={s:g})\nPSNR vs ȳ {psnr(y, y_bar):.1f} dB",
-                   f"A x_T\nPSNR vs ȳ {psnr(Ax, y_bar):.1f} dB"]
-    fig = plot_image_grid(imgs, titles, ncols=4)
-    fig.suptitle("image space (left two) and observation space (right two); one row per noise level",
-                 fontsize=9, y=1.02)
+        obs = f"{psnr(y, y_bar):.1f} dB vs ȳ" if s > 0 else "exact: y = ȳ"
+        titles += ["ground truth x̄", f"x_T, T = {T}\n{psnr(x, x_bar):.1f} dB",
+                   f"y (σ = {s:g})\n{obs}", f"A x_T\n{psnr(Ax, y_bar):.1f} dB vs ȳ"]
+    fig = plot_image_grid(imgs, titles, ncols=4, size=2.0)
+    fig.suptitle("image space (left two), observation space (right two); one row per σ; PSNR",
+                 fontsize=TITLE_SIZE, y=1.02)
     return fig
 
 
@@ -88,8 +96,8 @@ def plot_fig3a_curves(res: dict, axes=None):
     a1.axhline(float(psnr(res["y_bar"], res["x_bar"])), color="gray", lw=0.8, ls="--", label="blurred ȳ")
     a1.set(xlabel="iteration τ", ylabel="PSNR(x_τ, x̄) [dB]", title="reconstruction quality")
     a2.set(xlabel="iteration τ", ylabel="‖A x_τ − y‖", title="data fit")
-    a1.legend(fontsize=7)
-    a2.legend(fontsize=7)
+    a1.legend(fontsize=LEGEND_SIZE)
+    a2.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig
 
@@ -102,7 +110,7 @@ def plot_noise_amplification(res: dict, ax=None, index: int | None = None):
     sig = np.asarray(res["noise_stds"])
     i = int(np.argmax(sig)) if index is None else index
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 3.4))
+        fig, ax = plt.subplots(figsize=(6.6, 3.2))
     fig = ax.figure
     taus = np.asarray(res["taus_linear"], dtype=float)
     vals = np.asarray(res[f"s{i}_lw_noise"])
@@ -115,21 +123,38 @@ def plot_noise_amplification(res: dict, ax=None, index: int | None = None):
     ax.loglog(tau, res[f"s{i}_error"][1:], color="C1", label="network: total error ‖x_τ − x̄‖")
     ax.set(xlabel="iteration τ (Landweber step ω = γ × mean NTK eigenvalue)", ylabel="norm",
            title=f"noise amplification, σ = {sig[i]:g}, σ_A = {float(res['sigma_A']):.1e}")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig
 
 
+def _full_grid(n_snaps: int, max_cols: int = 5) -> tuple[int, int]:
+    """``(snapshots to show, columns)`` for y + snapshots + x̄ on a grid with no blank cell:
+    the most snapshots (at most ``n_snaps``) whose total fills whole rows of at most
+    ``max_cols`` columns, preferring wide rows."""
+    for shown in range(n_snaps, 0, -1):
+        total = shown + 2
+        if total <= max_cols:
+            return shown, total
+        for cols in range(max_cols, 2, -1):
+            if total % cols == 0:
+                return shown, cols
+    return 0, 2
+
+
 def plot_fig3b(res: dict, max_images: int = 8):
     """The paper's Fig 3b: the observation y, then x_τ at increasing τ, with PSNR; the last
-    panel is the ground truth."""
+    panel is the ground truth. The grid has no blank cell: up to ``max_images`` snapshots,
+    as many as fill whole rows of at most five panels."""
     steps, snaps = np.asarray(res["snap_steps"]), np.asarray(res["snapshots"])
     keep = np.unique(np.linspace(0, len(steps) - 1, min(max_images, len(steps))).round().astype(int))
+    shown, ncols = _full_grid(len(keep))
+    keep = keep[np.unique(np.linspace(0, len(keep) - 1, shown).round().astype(int))] if shown else keep[:0]
     x_bar = res["x_bar"]
     imgs = [res["y"]] + [snaps[j] for j in keep] + [x_bar]
-    titles = ["observation y"] + [f"τ = {int(steps[j])}\n{psnr(snaps[j], x_bar):.1f} dB" for j in keep] + ["x̄"]
-    ncols = min(len(imgs), 6)
-    fig = plot_image_grid(imgs, titles, ncols=ncols, vmin=0, vmax=255, size=1.9)
+    titles = ["observation y"] + [f"τ = {int(steps[j])}: {psnr(snaps[j], x_bar):.1f} dB" for j in keep]
+    titles += ["ground truth x̄"]
+    fig = plot_image_grid(imgs, titles, ncols=ncols, vmin=0, vmax=255, size=2.0)
     return fig
 
 
@@ -139,7 +164,7 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        fig, ax = plt.subplots(figsize=(7.2, 4.0))
     fig = ax.figure
     err = np.asarray(res["error"])
     tau = np.arange(len(err))
@@ -156,7 +181,7 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
         ax.plot([dp], [err[dp]], "o", color="C3", ms=7, label=f"discrepancy principle τ = {dp}")
     ax.axhline(float(res["ls_error"]), color="gray", lw=0.8, ls="-.", label="‖A⁻¹y − x̄‖")
     ax.set(xlabel="iteration τ", ylabel="error", title="Fig 4: reconstruction error")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig
 
@@ -183,7 +208,7 @@ def plot_early_stopping(res: dict, tau_dps=(0.9, 1.0, 1.1, 1.2), axes=None):
             a2.plot([st], [ps[st]], "o", color=c, label=f"τ_dp = {t:g}: τ = {st}")
     a1.set(xlabel="iteration τ", ylabel="‖A x_τ − y‖", title="residual and thresholds")
     a2.set(xlabel="iteration τ", ylabel="PSNR(x_τ, x̄) [dB]", title="where each rule stops")
-    a1.legend(fontsize=7)
-    a2.legend(fontsize=7)
+    a1.legend(fontsize=LEGEND_SIZE)
+    a2.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig

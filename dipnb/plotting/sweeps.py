@@ -11,6 +11,7 @@ import numpy as np
 
 from ..analysis import condition4_probability, width_at_probability
 from ..experiments.paper import PAPER
+from .style import ANNOTATION_SIZE, HEAT_CMAP, LEGEND_FACE, LEGEND_SIZE, PAGE_WIDTH
 
 __all__ = ["plot_fig1", "plot_fig2", "plot_gamma_threshold"]
 
@@ -24,7 +25,7 @@ def _edges(x):
     return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
 
 
-def _heat(ax, x, rows, Z, cmap="viridis"):
+def _heat(ax, x, rows, Z, cmap=HEAT_CMAP):
     """Heat map of Z (rows × x) with categorical rows (unevenly spaced values are fine)."""
     mesh = ax.pcolormesh(_edges(x), np.arange(len(rows) + 1) - 0.5, np.asarray(Z, dtype=float),
                          vmin=0, vmax=1, cmap=cmap, shading="flat")
@@ -46,7 +47,8 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     Left (Fig 1a): probability that condition (4) holds at initialisation with constant
     ``nu1`` (default: the one of the sweep). Right (Fig 1b): probability that gradient
     descent reached the tolerance. On both: the median Corollary III.2 bound
-    (C = C' = 1) per m (white diamonds; an arrow when it lies beyond the grid), the width at which (4)
+    (C = C' = 1) per m (white diamonds; beyond the grid, a white triangle at the edge of its row,
+    with the value written beside it, one label per row so that they never collide), the width at which (4)
     holds with probability ``level`` (white dashed), and the paper's two numbers for m = 2
     (red stars: :math:`10^{6.8}` for the bound, :math:`10^{2.5}` for convergence).
     """
@@ -55,7 +57,7 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     nu1 = float(res["nu1"]) if nu1 is None else float(nu1)
     ms = np.asarray(res["ms"]).astype(int)
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9), sharey=True,
+        fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 4.2), sharey=True,
                                  gridspec_kw={"width_ratios": [len(res["ks_a"]), max(len(res["ks_b"]), 6)]})
     fig = axes[0].figure
     lka, lkb = np.log10(res["ks_a"]), np.log10(res["ks_b"])
@@ -72,11 +74,16 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
         lo, hi = _edges(lk)[[0, -1]]
         inside = (bound >= lo) & (bound <= hi)
         ax.plot(bound[inside], np.arange(len(ms))[inside], "wD", ms=5, mec="k", label="bound (C = C' = 1)")
+        # a bound beyond the grid: a triangle on the edge of its row and the value beside it,
+        # centred on the row (one label per row and per panel, so labels cannot overlap)
         for i in np.flatnonzero(~inside):
-            ax.annotate(f"bound 10^{bound[i]:.1f}", xy=(hi, i), xytext=(hi - 0.12 * (hi - lo), i + 0.22),
-                        fontsize=6.5, color="k", va="center", ha="right",
-                        bbox=dict(boxstyle="round,pad=0.15", fc="w", ec="none", alpha=0.7),
-                        arrowprops=dict(arrowstyle="->", color="k", lw=0.8))
+            right = bound[i] > hi
+            edge, pad = (hi, -0.035) if right else (lo, 0.035)
+            ax.plot([edge], [i], ">" if right else "<", color="w", mec="k", ms=8, clip_on=False,
+                    label="bound beyond the grid (its value)")
+            ax.text(edge + pad * (hi - lo), i, f"$10^{{{bound[i]:.1f}}}$", fontsize=ANNOTATION_SIZE,
+                    ha="right" if right else "left", va="center", color="k",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="w", ec="none", alpha=0.8))
         ax.set_xlim(lo, hi)
         ax.set_xlabel(r"$\log_{10} k$")
     if 2 in ms:
@@ -94,8 +101,8 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     fig.colorbar(mesh, ax=list(axes), shrink=0.9, label="probability")
-    fig.legend(list(handles.values()), list(handles), fontsize=7, ncol=4, loc="lower center",
-               bbox_to_anchor=(0.45, -0.12), frameon=True, facecolor="0.7", edgecolor="none")
+    fig.legend(list(handles.values()), list(handles), fontsize=LEGEND_SIZE, ncol=3, loc="upper center",
+               bbox_to_anchor=(0.45, 0.0), frameon=True, facecolor=LEGEND_FACE, edgecolor="none")
     return fig
 
 
@@ -122,7 +129,7 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_g
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        fig, ax = plt.subplots(figsize=(8.0, 3.8))
     fig = ax.figure
     lg = np.log10(res["gammas"])
     ns = np.asarray(res["ns"]).astype(int)
@@ -139,8 +146,8 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_g
            title=f"P[converge], k = {res['k']}, m = ⌈n/2⌉, {res['runs']} runs, "
                  f"$\\tau \\leq {res['steps']:g}$")
     ax.set_yticks(y, [f"{n} (m={m})" for n, m in zip(ns, np.asarray(res["m"]).astype(int))])
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=True,
-              facecolor="0.7", edgecolor="none")
+    ax.legend(fontsize=LEGEND_SIZE, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=True,
+              facecolor=LEGEND_FACE, edgecolor="none")
     fig.colorbar(mesh, ax=ax, label="probability")
     return fig
 
@@ -157,7 +164,7 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["thresh
     import matplotlib.pyplot as plt
 
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.6))
+        fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.8))
     a0, a1 = axes
     fig = a0.figure
     g, ks = np.asarray(res["gammas"]), np.asarray(res["ks"])
@@ -166,7 +173,7 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["thresh
     a0.axvline(paper_threshold, color="C3", lw=1, label=r"paper: $10^{1.6}$")
     a0.set(xscale="log", xlabel=r"$\gamma$", ylabel="fraction converged", ylim=(-0.05, 1.05),
            title=f"n = {res['n']}, m = {res['m']}, {res['runs']} runs, $\\tau \\leq {res['steps']:g}$")
-    a0.legend(fontsize=6.5)
+    a0.legend(fontsize=LEGEND_SIZE)
     from ..analysis import failure_threshold
 
     thr = np.where(np.isfinite(res["threshold"]), res["threshold"], np.nan)
@@ -181,5 +188,5 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["thresh
     a1.axhline(paper_threshold, color="C3", lw=0.8, ls=(0, (4, 2)), label=r"paper: $10^{1.6}$")
     a1.set(xscale="log", yscale="log", xlabel="width k", ylabel=r"$\gamma$",
            title="step sizes: measured failure vs theory")
-    a1.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    a1.legend(fontsize=LEGEND_SIZE, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     return fig

@@ -31,7 +31,7 @@ import re
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from nbwatch import WatchdogClient   # tools/ is on sys.path (the root conftest.py)
 
 from dipnb import coursework as cw
 
@@ -170,7 +170,8 @@ def run_with_probes(md, timeout: int = 600) -> list[dict]:
     """Execute the instructor notebook of ``md``, probing every check cell first."""
     nb = cw.instructor_notebook(md)
     checks = {c["index"]: c for c in exercise_checks(nb)}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    # through the stall watchdog, as every execution of a chapter in make test (tools/nbwatch.py)
+    client = WatchdogClient(nb, timeout=timeout, kernel_name="python3", name=f"instructor {md.name}",
                             resources={"metadata": {"path": str(md.parent)}})
     results = []
 

@@ -17,6 +17,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
+# Issue 12: every chapter page is shorter than this at the 1200 px viewport (asides go into
+# dropdowns, which are closed when measured, or onto a page of their own).
+MAX_CHAPTER_HEIGHT_PX = 11_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -73,6 +76,12 @@ def test_page_renders_offline(browser, page_name):
     page, errors, outside = open_page(browser, page_name)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(page_name).name}.png"), full_page=True)
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    (SHOTS / f"{Path(page_name).name}.height").write_text(f"{height}\n")
+    if Path(page_name).name[:2].isdigit():
+        assert height < MAX_CHAPTER_HEIGHT_PX, (
+            f"page is {height} px tall at 1200 px width; a chapter must stay under "
+            f"{MAX_CHAPTER_HEIGHT_PX} px (move asides into dropdowns or a page of their own)")
 
     # math: every math node typeset, no MathJax error, no raw TeX delimiters left
     math = page.evaluate("""() => {

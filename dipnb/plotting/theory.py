@@ -32,7 +32,7 @@ def setup_style():
 
 
 def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W"):
-    """Left: :math:`\\sigma_{\\min}(J_g(0))^2` against k (median and 10--90% band over runs)
+    """Left: :math:`\\sigma_{\\min}(\\mathcal J_g(0))^2` against k (median and 10--90% band over runs)
     with its wide-network limit. Right: the relative deviation from the limit, with a
     :math:`k^{-1/2}` guide."""
     fig, (a0, a1) = axes_grid(axes, 2)
@@ -41,7 +41,7 @@ def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W")
     a0.fill_between(ks, lo, hi, alpha=0.25, label="10–90% of runs")
     a0.plot(ks, med, "o-", ms=3, label=f"median, {label}")
     a0.axhline(lim, color="k", ls="--", lw=1, label=f"limit {lim:.4f}")
-    a0.set(xscale="log", xlabel="width k", ylabel=r"$\sigma_{\min}(J_g(0))^2$")
+    a0.set(xscale="log", xlabel="width k", ylabel=r"$\sigma_{\min}(\mathcal{J}_g(0))^2$")
     a0.legend(fontsize=8)
     dev = np.abs(s2 - lim) / lim
     dlo, dmed, dhi = np.quantile(dev, [0.1, 0.5, 0.9], axis=1)

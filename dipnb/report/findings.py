@@ -33,8 +33,8 @@ SECTIONS = {
 #: Findings about the statements themselves (shown in the chapters named by :data:`SECTIONS`).
 THEORY = [
     Claim("erratum.sigma_min", "σ_min is the smallest non-zero singular value (Section II-A)",
-          "σ_min(J_g(0)) > 0 in (4)", "read literally, σ_min(J_g(0)) > 0 always holds (J_g of rank 1 has a "
-          "positive smallest non-zero singular value); the book uses the smallest singular value of J_g as a "
+          "σ_min(𝒥_g(0)) > 0 in (4)", "read literally, σ_min(𝒥_g(0)) > 0 always holds (𝒥_g of rank 1 has a "
+          "positive smallest non-zero singular value); the book uses the smallest singular value of 𝒥_g as a "
           "map onto ℝⁿ", ERRATUM, verdict=ERRATUM, status="proved"),
     Claim("erratum.gamma", "the step size: γ ∈ ]0, 1/L] (Theorem III.1) or ]0, 1/L[ (Section III-C)",
           "both are printed", "the proof's descent property holds on the closed interval; the book uses "
@@ -48,8 +48,8 @@ THEORY = [
           "disagrees", verdict="disagrees", status="proved",
           command="python -m dipnb run width-scaling --preset paper"),
     Claim("theory.a5", "a more expressive network (larger Σ') may hinder the restricted injectivity A-5",
-          "a trade-off between dist(x̄, Σ') and A-5", "for the network (9) with J_g onto ℝⁿ (the theorem's "
-          "regime, σ_min(J_g(0)) > 0), Σ' has interior there and A-5 is equivalent to ker A = {0} whatever "
+          "a trade-off between dist(x̄, Σ') and A-5", "for the network (9) with 𝒥_g onto ℝⁿ (the theorem's "
+          "regime, σ_min(𝒥_g(0)) > 0), Σ' has interior there and A-5 is equivalent to ker A = {0} whatever "
           "the expressivity: the trade-off does not arise for this architecture", "disagrees",
           verdict="disagrees", status="proved"),
 ]

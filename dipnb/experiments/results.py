@@ -90,13 +90,14 @@ def load_result(name: str, out: Path | str | None = None):
     return arrays, meta
 
 
-def best_result(name: str, out=None):
-    """The saved result of experiment ``name`` at the largest preset available.
+def best_result(name: str, out=None, presets=("paper", "paper-cpu")):
+    """The saved result of experiment ``name`` at the first preset of ``presets`` available.
 
-    Tries ``NAME-paper`` then ``NAME-paper-cpu`` in ``results/`` (or ``out``); returns
-    ``(preset, arrays, meta)`` or ``None`` when neither exists.
+    Tries ``NAME-paper`` then ``NAME-paper-cpu`` in ``results/`` (or ``out``) by default
+    (the image chapters put ``paper-long``, the faithful step and budget, first); returns
+    ``(preset, arrays, meta)`` or ``None`` when none exists.
     """
-    for preset in ("paper", "paper-cpu"):
+    for preset in presets:
         saved = load_result(f"{name}-{preset}", out)
         if saved is not None:
             return (preset, *saved)

@@ -57,6 +57,21 @@ def plot_image_grid(images, titles=None, ncols=None, axes=None, vmin=0.0, vmax=2
     return fig
 
 
+def _omega(res: dict) -> float:
+    """The effective Landweber step ω of an image result (1 where it was not recorded)."""
+    w = float(res.get("omega", math.nan))
+    return w if math.isfinite(w) and w > 0 else 1.0
+
+
+def _time_axis(ax, omega: float):
+    """x is ωτ, the step-invariant time of the Landweber model (issue 11: runs at different
+    steps are compared at equal ωτ); the iteration count τ is on the top axis."""
+    ax.set_xlabel(f"ωτ (step-invariant time; ω = {omega:.3g})")
+    top = ax.secondary_xaxis("top", functions=(lambda x: x / omega, lambda t: t * omega))
+    top.set_xlabel("iteration τ", fontsize="small")
+    top.tick_params(labelsize="small")
+
+
 def plot_fig3a(res: dict):
     """The paper's Fig 3a: one row per noise level; image space (x̄, x_T) and observation
     space (y, A x_T), each titled with its PSNR (image space against x̄, observation space
@@ -85,8 +100,9 @@ def plot_fig3a_curves(res: dict, axes=None):
     fig, (a1, a2) = axes_grid(axes, 2)
     sig = np.asarray(res["noise_stds"])
     n = np.asarray(res["x_bar"]).size
+    w = _omega(res)
     for i, s in enumerate(sig):
-        tau = np.arange(len(res[f"s{i}_psnr"]))
+        tau = w * np.arange(len(res[f"s{i}_psnr"]))
         line, = a1.semilogx(tau[1:], res[f"s{i}_psnr"][1:], label=f"network, σ={s:g}")
         lw = 10 * np.log10(255 ** 2 * n / np.asarray(res[f"s{i}_lw_error"]) ** 2)
         a1.semilogx(tau[1:], lw[1:], ":", color=line.get_color(), label=f"Landweber, σ={s:g}")
@@ -94,10 +110,11 @@ def plot_fig3a_curves(res: dict, axes=None):
         if s > 0:
             a2.axhline(math.sqrt(n) * s, color=line.get_color(), ls="--", lw=0.8, label=f"√m σ = {math.sqrt(n) * s:.0f}")
     a1.axhline(float(psnr(res["y_bar"], res["x_bar"])), color="gray", lw=0.8, ls="--", label="blurred ȳ")
-    a1.set(xlabel="iteration τ", ylabel="PSNR(x_τ, x̄) [dB]", title="reconstruction quality")
-    a2.set(xlabel="iteration τ", ylabel="‖A x_τ − y‖", title="data fit")
-    a1.legend(fontsize=LEGEND_SIZE)
-    a2.legend(fontsize=LEGEND_SIZE)
+    a1.set(ylabel="PSNR(x_τ, x̄) [dB]", title="reconstruction quality")
+    a2.set(ylabel="‖A x_τ − y‖", title="data fit")
+    for a in (a1, a2):
+        _time_axis(a, w)
+        a.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig
 
@@ -112,17 +129,18 @@ def plot_noise_amplification(res: dict, ax=None, index: int | None = None):
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.6, 3.2))
     fig = ax.figure
-    taus = np.asarray(res["taus_linear"], dtype=float)
+    w = _omega(res)
+    taus = w * np.asarray(res["taus_linear"], dtype=float)
     vals = np.asarray(res[f"s{i}_lw_noise"])
     fin = np.isfinite(taus)
     ax.loglog(taus[fin], vals[fin], "o-", label="noise part of the Landweber error")
     t_inf = taus[fin][-1] * 30
     ax.plot([t_inf], [vals[~fin][0]], "s", color="C3", label="τ = ∞: ‖A⁻¹ε‖")
     ax.axhline(np.linalg.norm(res["x_bar"]), color="gray", ls="--", lw=0.8, label="‖x̄‖")
-    tau = np.arange(1, len(res[f"s{i}_error"]))
+    tau = w * np.arange(1, len(res[f"s{i}_error"]))
     ax.loglog(tau, res[f"s{i}_error"][1:], color="C1", label="network: total error ‖x_τ − x̄‖")
-    ax.set(xlabel="iteration τ (Landweber step ω = γ × mean NTK eigenvalue)", ylabel="norm",
-           title=f"noise amplification, σ = {sig[i]:g}, σ_A = {float(res['sigma_A']):.1e}")
+    ax.set(ylabel="norm", title=f"noise amplification, σ = {sig[i]:g}, σ_A = {float(res['sigma_A']):.1e}")
+    _time_axis(ax, w)
     ax.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig
@@ -152,7 +170,9 @@ def plot_fig3b(res: dict, max_images: int = 8):
     keep = keep[np.unique(np.linspace(0, len(keep) - 1, shown).round().astype(int))] if shown else keep[:0]
     x_bar = res["x_bar"]
     imgs = [res["y"]] + [snaps[j] for j in keep] + [x_bar]
-    titles = ["observation y"] + [f"τ = {int(steps[j])}: {psnr(snaps[j], x_bar):.1f} dB" for j in keep]
+    w = _omega(res)
+    titles = ["observation y"] + [f"τ = {int(steps[j])} (ωτ = {w * steps[j]:.2g})\n{psnr(snaps[j], x_bar):.1f} dB"
+                                  for j in keep]
     titles += ["ground truth x̄"]
     fig = plot_image_grid(imgs, titles, ncols=ncols, vmin=0, vmax=255, size=2.0)
     return fig
@@ -167,7 +187,8 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
         fig, ax = plt.subplots(figsize=(7.2, 4.0))
     fig = ax.figure
     err = np.asarray(res["error"])
-    tau = np.arange(len(err))
+    w = _omega(res)
+    tau = w * np.arange(len(err))
     ax.semilogx(tau[1:], err[1:], label="‖x_τ − x̄‖ (network)")
     if landweber and "lw_error" in res:
         ax.semilogx(tau[1:], np.asarray(res["lw_error"])[1:], ":", color="C2", label="Landweber, same ω")
@@ -175,12 +196,13 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
         ax.semilogx(tau[1:], np.asarray(res["bound8"])[1:], "--", color="k", lw=1,
                     label="bound (8) (condition (4) fails)")
     tb = int(np.argmin(err))
-    ax.plot([tb], [err[tb]], "v", color="C1", ms=8, label=f"oracle best τ = {tb}")
+    ax.plot([w * tb], [err[tb]], "v", color="C1", ms=8, label=f"oracle best τ = {tb}")
     dp = int(res["dp_step"])
     if dp >= 0:
-        ax.plot([dp], [err[dp]], "o", color="C3", ms=7, label=f"discrepancy principle τ = {dp}")
+        ax.plot([w * dp], [err[dp]], "o", color="C3", ms=7, label=f"discrepancy principle τ = {dp}")
     ax.axhline(float(res["ls_error"]), color="gray", lw=0.8, ls="-.", label="‖A⁻¹y − x̄‖")
-    ax.set(xlabel="iteration τ", ylabel="error", title="Fig 4: reconstruction error")
+    ax.set(ylabel="error", title="Fig 4: reconstruction error")
+    _time_axis(ax, w)
     ax.legend(fontsize=LEGEND_SIZE)
     fig.tight_layout()
     return fig

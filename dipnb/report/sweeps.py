@@ -267,7 +267,10 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: fl
         per = [decide(x, p, tolerance, iv, step) for _, x, iv in used]
         v = (NOT_TESTABLE if not per else DISAGREES if DISAGREES in per else WITHIN if WITHIN in per else AGREES)
         span = ({"log10_lo": float(used[0][1]), "log10_hi": float(used[-1][1]), "k_lo": int(used[0][0]),
-                 "k_hi": int(used[-1][0])} if used else {})
+                 "k_hi": int(used[-1][0]),
+                 "log10_min": float(min(x for _, x, _ in used)), "log10_max": float(max(x for _, x, _ in used)),
+                 "k_min": int(min(used, key=lambda u: u[1])[0]), "k_max": int(max(used, key=lambda u: u[1])[0])}
+                if used else {})
         note = f"; not read at k = {skipped} (small-γ convergence < {SMALL_GAMMA_LEVEL:g})" if skipped else ""
         c = Claim(f"threshold.{key}", f"n = {res['n']}, m = {res['m']}: training starts to fail once "
                   f"γ >= 10^1.6 (read where {words})", f"10^{p}",
@@ -280,10 +283,12 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), onset: fl
             his = [iv[1] if iv else x for _, x, iv in used]
             overlap = max(los) - step / 2 <= min(his) + step / 2
             spread = float(max(x for _, x, _ in used) - min(x for _, x, _ in used))
+            lo_k, hi_k = min(used, key=lambda u: u[1]), max(used, key=lambda u: u[1])
             v = AGREES if spread <= step + 1e-9 else WITHIN if overlap else DISAGREES
             c = Claim(f"threshold.{key}_vs_k", f"the threshold does not depend on k ({words})",
                       "whatever k is chosen",
-                      f"from {_fmt(used[0][1])} (k = {used[0][0]}) to {_fmt(used[-1][1])} (k = {used[-1][0]}): "
+                      f"from {_fmt(used[0][1])} (k = {used[0][0]}) to {_fmt(used[-1][1])} (k = {used[-1][0]}), "
+                      f"lowest {_fmt(lo_k[1])} (k = {lo_k[0]}), highest {_fmt(hi_k[1])} (k = {hi_k[0]}): "
                       f"spread {spread:.2f} decades (grid step {step:.2f}); intervals "
                       + ("overlap" if overlap else "do not overlap"),
                       v, value=spread, verdict=v, resolution=step, level=words, status="numerical",

@@ -75,3 +75,37 @@ def test_threshold_reading():
     conv = np.array([[1] * 10] * 4 + [[0] * 10] * 3, dtype=bool)        # fails from 10^2.0
     assert analysis.log10_threshold_at(g, conv) == pytest.approx(2.0)
     assert analysis.log10_threshold_at(g, np.ones((7, 10), bool)) == math.inf
+
+
+def _synthetic_fig1(widths, runs=50, sigma_bad=0.01):
+    """A Fig 1 result where, for each m, every run converges from log10 k = widths[m] (inf: one
+    run, with a nearly singular A, never does)."""
+    ms = sorted(widths)
+    ks = 10.0 ** np.arange(1.0, 5.01, 0.5)
+    conv = np.zeros((len(ms), ks.size, runs), bool)
+    sigma = np.full((len(ms), runs), 0.5)
+    loss = np.full((len(ms), ks.size, runs), 1e-15)
+    for i, m in enumerate(ms):
+        w = widths[m]
+        conv[i] = (np.log10(ks) >= min(w, 1e9))[:, None]
+        if not math.isfinite(w):
+            conv[i, :, 1:] = True
+            sigma[i, 0], loss[i, :, 0] = sigma_bad, 1e-6
+    ratio = np.full((len(ms), ks.size, runs), 10.0)
+    return dict(n=5, ms=np.array(ms), ks_a=ks, ks_b=ks, ratio_a=ratio, ratio_b=ratio, converged=conv,
+                bound=np.full((len(ms), runs), 1e6), sigma_A=sigma, loss=loss, gamma=1.0, nu1=2.0,
+                runs=runs, steps=100_000, tol=1e-14, d=16)
+
+
+def test_the_trend_in_m_is_our_reading_and_names_an_ill_conditioned_m():
+    from dipnb.report import BEYOND
+    from dipnb.report.sweeps import fig1_table
+
+    rows = {c.key: c for c in fig1_table(_synthetic_fig1({1: 1.5, 2: 2.0, 5: math.inf, 8: 2.0}), reps=50)}
+    trend = rows["fig1.m_order"]
+    assert trend.verdict == BEYOND                      # the paper states no trend in m
+    assert trend.values["hardest_m"] == 5 and trend.values["direction"] == DISAGREES
+    assert "m = 5: at k = 10^5 the 1 run that has not converged: σ_A ≤ 0.01" in trend.measured
+    grows = {c.key: c for c in fig1_table(_synthetic_fig1({1: 1.5, 2: 2.5, 5: 4.0}), reps=50)}
+    assert grows["fig1.m_order"].values["direction"] == AGREES
+    assert "not converged" not in grows["fig1.m_order"].measured

@@ -8,7 +8,7 @@ the saved results, plus :data:`THEORY`: findings about the statements themselves
 """
 from __future__ import annotations
 
-from ..experiments.results import best_result, load_result
+from ..experiments.results import best_result
 from . import images, sweeps
 from .claims import AGREES, BEYOND, ERRATUM, NOT_TESTED, WITHIN, Claim, Table
 
@@ -73,12 +73,13 @@ def _saved_claims() -> tuple[list[Claim], list[str]]:
             missing.append(name)
             continue
         claims += fn(saved[1], reps=300)
-    for name, fn in (("fig3a-paper", images.fig3a_comparison), ("fig3b-fig4-paper", images.fig3b_comparison)):
-        saved = load_result(name)
+    # the images: the stated-step run (paper-long) where it exists, else the 1/L0 run
+    for name, fn in (("fig3a", images.fig3a_comparison), ("fig3b-fig4", images.fig3b_comparison)):
+        saved = best_result(name, presets=("paper-long", "paper"))
         if saved is None:
-            missing.append(name)
+            missing.append(f"{name}-paper-long")
             continue
-        claims += fn(saved[0])
+        claims += fn(saved[1])
     return claims, missing
 
 

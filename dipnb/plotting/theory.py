@@ -205,17 +205,18 @@ def plot_nu_profile(prof: dict, axes=None):
 
 
 def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
-    """The measured L against the estimate (10), medians over runs, as ``vary`` (``"k"``,
-    ``"n"`` or ``"m"``) changes. Left: the values; right: the measured L (max along the
-    trajectory) divided by :math:`\\|A\\|^2C_{\\phi'}^2`, by the first term of (10) and by
+    """The measured :math:`L_{\\rm est}` against the estimate (10), medians over runs, as
+    ``vary`` (``"k"``, ``"n"`` or ``"m"``) changes. Left: the values; right: :math:`L_{\\rm est}`
+    (the largest Hessian norm along the trajectory; :math:`L_0` when it has no steps)
+    divided by :math:`\\|A\\|^2C_{\\phi'}^2`, by the first term of (10) and by
     the whole of (10). ``res`` is the output of :func:`dipnb.experiments.lipschitz_sweep`."""
     if vary not in ("k", "n", "m"):
         raise ValueError(f"unknown vary {vary!r}; accepted: ['k', 'n', 'm']")
     fig, (a0, a1) = axes_grid(axes, 2)
     xv = np.asarray(res[vary])
     med = lambda key: np.median(np.asarray(res[key]), axis=1)
-    curves = [("L_traj", "measured L (max along GD)", "C0", "o-"),
-              ("L0", r"measured $\|\nabla^2\|$ at $\theta_0$", "C0", "x:"),
+    curves = [("L_traj", r"$L_{\rm est}$ (max along GD)", "C0", "o-"),
+              ("L0", r"$L_0 = \|\nabla^2 F(\theta_0)\|$", "C0", "x:"),
               ("gauss_newton", r"Gauss–Newton part at $\theta_0$", "C2", "s--"),
               ("residual", r"residual part at $\theta_0$", "C4", "v--"),
               ("A_norm2_Cdphi2", r"$\|A\|^2 C_{\phi'}^2$", "k", "-"),
@@ -226,9 +227,9 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
     a0.set(xscale="log", yscale="log", xlabel=vary, title="medians over runs")
     a0.legend(fontsize=6.5)
     L = np.asarray(res["L_traj"])
-    for den, lab, c in (("A_norm2_Cdphi2", r"$L / (\|A\|^2 C_{\phi'}^2)$", "k"),
-                        ("eq10_first", r"$L$ / first term of (10)", "C3"),
-                        ("eq10", r"$L$ / (10) (constant 1)", "C1")):
+    for den, lab, c in (("A_norm2_Cdphi2", r"$L_{\rm est} / (\|A\|^2 C_{\phi'}^2)$", "k"),
+                        ("eq10_first", r"$L_{\rm est}$ / first term of (10)", "C3"),
+                        ("eq10", r"$L_{\rm est}$ / (10) (constant 1)", "C1")):
         q = L / np.asarray(res[den])
         lo, md, hi = np.quantile(q, [0.1, 0.5, 0.9], axis=1)
         a1.fill_between(xv, lo, hi, color=c, alpha=0.15)

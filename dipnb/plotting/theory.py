@@ -187,7 +187,10 @@ def plot_nu_profile(prof: dict, axes=None):
     """Left: :math:`\\nu_1` against :math:`\\gamma L` (the theorem's range :math:`\\gamma L \\le 1`
     shaded). Right: :math:`\\nu_2/L` against :math:`\\gamma L`, with the numerical minimiser of
     :func:`dipnb.experiments.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
+    own = axes is None
     fig, (a0, a1) = axes_grid(axes, 2)
+    if own:
+        fig.set_size_inches(9.0, 3.2)            # a compact row of two panels
     x, L = np.asarray(prof["gammaL"]), float(prof["L"])
     for ax in (a0, a1):
         ax.axvspan(x.min(), 1.0, color="C2", alpha=0.08, label=r"$\gamma \leq 1/L$ (Theorem III.1)")
@@ -201,6 +204,8 @@ def plot_nu_profile(prof: dict, axes=None):
     a1.plot([xs], [ys], "ko", ms=5, label=fr"minimum: $\gamma L$ = {xs:.4f}, $\nu_2/L$ = {ys:.4f}")
     a1.set(xscale="log", yscale="log", xlabel=r"$\gamma L$", title=r"$\nu_2 / L$")
     a1.legend(fontsize=7)
+    if own:
+        fig.tight_layout()
     return fig
 
 

@@ -35,6 +35,7 @@ def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W")
     """Left: :math:`\\sigma_{\\min}(\\mathcal J_g(0))^2` against k (median and 10--90% band over runs)
     with its wide-network limit. Right: the relative deviation from the limit, with a
     :math:`k^{-1/2}` guide."""
+    own = axes is None
     fig, (a0, a1) = axes_grid(axes, 2)
     ks, s2, lim = np.asarray(res["ks"]), np.asarray(res["sigma"]) ** 2, float(res["limit"])
     lo, med, hi = np.quantile(s2, [0.1, 0.5, 0.9], axis=1)
@@ -49,9 +50,10 @@ def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W")
     a1.plot(ks, dmed, "o-", ms=3, label="median relative deviation")
     ref = dmed[0] * np.sqrt(ks[0] / ks)
     a1.plot(ks, ref, "k:", lw=1, label=r"$\propto k^{-1/2}$")
-    a1.set(xscale="log", yscale="log", xlabel="width k",
-           ylabel=r"$|\sigma_{\min}^2 - \lim| / \lim$")
+    a1.set(xscale="log", yscale="log", xlabel="width k", ylabel="relative gap to the limit")
     a1.legend(fontsize=8)
+    if own:                  # a figure of our own: keep the right y-label off the left panel
+        fig.tight_layout()
     return fig
 
 
@@ -185,7 +187,10 @@ def plot_nu_profile(prof: dict, axes=None):
     """Left: :math:`\\nu_1` against :math:`\\gamma L` (the theorem's range :math:`\\gamma L \\le 1`
     shaded). Right: :math:`\\nu_2/L` against :math:`\\gamma L`, with the numerical minimiser of
     :func:`dipnb.experiments.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
+    own = axes is None
     fig, (a0, a1) = axes_grid(axes, 2)
+    if own:
+        fig.set_size_inches(9.0, 3.2)            # a compact row of two panels
     x, L = np.asarray(prof["gammaL"]), float(prof["L"])
     for ax in (a0, a1):
         ax.axvspan(x.min(), 1.0, color="C2", alpha=0.08, label=r"$\gamma \leq 1/L$ (Theorem III.1)")
@@ -199,21 +204,24 @@ def plot_nu_profile(prof: dict, axes=None):
     a1.plot([xs], [ys], "ko", ms=5, label=fr"minimum: $\gamma L$ = {xs:.4f}, $\nu_2/L$ = {ys:.4f}")
     a1.set(xscale="log", yscale="log", xlabel=r"$\gamma L$", title=r"$\nu_2 / L$")
     a1.legend(fontsize=7)
+    if own:
+        fig.tight_layout()
     return fig
 
 
 def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
-    """The measured L against the estimate (10), medians over runs, as ``vary`` (``"k"``,
-    ``"n"`` or ``"m"``) changes. Left: the values; right: the measured L (max along the
-    trajectory) divided by :math:`\\|A\\|^2C_{\\phi'}^2`, by the first term of (10) and by
+    """The measured :math:`L_{\\rm est}` against the estimate (10), medians over runs, as
+    ``vary`` (``"k"``, ``"n"`` or ``"m"``) changes. Left: the values; right: :math:`L_{\\rm est}`
+    (the largest Hessian norm along the trajectory; :math:`L_0` when it has no steps)
+    divided by :math:`\\|A\\|^2C_{\\phi'}^2`, by the first term of (10) and by
     the whole of (10). ``res`` is the output of :func:`dipnb.experiments.lipschitz_sweep`."""
     if vary not in ("k", "n", "m"):
         raise ValueError(f"unknown vary {vary!r}; accepted: ['k', 'n', 'm']")
     fig, (a0, a1) = axes_grid(axes, 2)
     xv = np.asarray(res[vary])
     med = lambda key: np.median(np.asarray(res[key]), axis=1)
-    curves = [("L_traj", "measured L (max along GD)", "C0", "o-"),
-              ("L0", r"measured $\|\nabla^2\|$ at $\theta_0$", "C0", "x:"),
+    curves = [("L_traj", r"$L_{\rm est}$ (max along GD)", "C0", "o-"),
+              ("L0", r"$L_0 = \|\nabla^2 F(\theta_0)\|$", "C0", "x:"),
               ("gauss_newton", r"Gauss–Newton part at $\theta_0$", "C2", "s--"),
               ("residual", r"residual part at $\theta_0$", "C4", "v--"),
               ("A_norm2_Cdphi2", r"$\|A\|^2 C_{\phi'}^2$", "k", "-"),
@@ -224,9 +232,9 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
     a0.set(xscale="log", yscale="log", xlabel=vary, title="medians over runs")
     a0.legend(fontsize=6.5)
     L = np.asarray(res["L_traj"])
-    for den, lab, c in (("A_norm2_Cdphi2", r"$L / (\|A\|^2 C_{\phi'}^2)$", "k"),
-                        ("eq10_first", r"$L$ / first term of (10)", "C3"),
-                        ("eq10", r"$L$ / (10) (constant 1)", "C1")):
+    for den, lab, c in (("A_norm2_Cdphi2", r"$L_{\rm est} / (\|A\|^2 C_{\phi'}^2)$", "k"),
+                        ("eq10_first", r"$L_{\rm est}$ / first term of (10)", "C3"),
+                        ("eq10", r"$L_{\rm est}$ / (10) (constant 1)", "C1")):
         q = L / np.asarray(res[den])
         lo, md, hi = np.quantile(q, [0.1, 0.5, 0.9], axis=1)
         a1.fill_between(xv, lo, hi, color=c, alpha=0.15)

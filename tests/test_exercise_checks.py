@@ -206,7 +206,6 @@ def run_with_probes(md, timeout: int = 600) -> list[dict]:
 KNOWN_WEAK = {
     "01_two_layer_dip": "ex 1 (gap_both): accepts the answer times 1.1 and its negation",
     "03_gd_vs_flow": "ex 1 (slope_both): accepts the answer times 1.1",
-    "05_corollary_iii2": "ex 1 (k90_flow, k90_big_step): accepts the answers times 1.1",
 }
 
 

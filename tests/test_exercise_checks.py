@@ -204,8 +204,6 @@ def run_with_probes(md, timeout: int = 600) -> list[dict]:
 # (issue 12); their owners fix them. Each entry says which perturbation passes. Remove an entry
 # once its chapter's checks reject every perturbation (the test then reports XPASS).
 KNOWN_WEAK = {
-    "04_theorem_iii1": "ex 1 (frac4): accepts the answer times 1.1",
-    "05_corollary_iii2": "ex 1 (k90_flow, k90_big_step): accepts the answers times 1.1",
 }
 
 

@@ -109,3 +109,13 @@ def test_the_trend_in_m_is_our_reading_and_names_an_ill_conditioned_m():
     grows = {c.key: c for c in fig1_table(_synthetic_fig1({1: 1.5, 2: 2.5, 5: 4.0}), reps=50)}
     assert grows["fig1.m_order"].values["direction"] == AGREES
     assert "not converged" not in grows["fig1.m_order"].measured
+
+
+def test_a_per_run_table_has_one_row_per_run_and_refuses_ragged_columns():
+    from dipnb.report import Table
+
+    t = Table.by_run({"L0": np.array([1.0, 2.5]), "held": np.array([True, False]), "n": 5})
+    assert t.columns == ["run", "L0", "held", "n"]
+    assert t.cells == [[0, "1", "yes", "5"], [1, "2.5", "no", "5"]]
+    with pytest.raises(ValueError, match="one per run"):
+        Table.by_run({"a": [1, 2, 3], "b": [1, 2]})

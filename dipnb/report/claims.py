@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
            "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "decide", "decide_direction"]
 
@@ -97,6 +99,27 @@ class Table:
         for i, c in enumerate(self.cells):
             if len(c) != len(self.columns):
                 raise ValueError(f"row {i} has {len(c)} cells; accepted: {len(self.columns)} (the columns)")
+
+    @classmethod
+    def by_run(cls, columns: dict, digits: int = 4) -> "Table":
+        """One row per run from per-run columns ``{name: array of shape (R,) or scalar}``: a
+        first column ``run``, numbers to ``digits`` significant digits, booleans as yes/no,
+        strings as they are. A scalar column is repeated on every row."""
+        def cell(v):
+            if isinstance(v, str):
+                return v
+            if isinstance(v, (bool, np.bool_)):
+                return "yes" if v else "no"
+            return f"{v:.{digits}g}"
+
+        values = {key: np.atleast_1d(np.asarray(v)).tolist() for key, v in columns.items()}
+        runs = max(len(v) for v in values.values())
+        bad = {key: len(v) for key, v in values.items() if len(v) not in (1, runs)}
+        if bad:
+            raise ValueError(f"every column needs {runs} values (one per run) or one; got {bad}")
+        values = {key: v * runs if len(v) == 1 else v for key, v in values.items()}
+        return cls([[r] + [cell(v[r]) for v in values.values()] for r in range(runs)],
+                   columns=["run"] + list(values))
 
     def to_markdown(self) -> str:
         esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731

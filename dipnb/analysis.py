@@ -68,7 +68,7 @@ def width_at_probability(ks, prob, level: float = 0.5) -> float:
 
 
 def condition4_probability(ratio, nu1=1.0) -> np.ndarray:
-    """Fraction of runs (last axis) where (4) holds with constant ``nu1``: mean of :math:`\\nu_1\\rho < 1`."""
+    """Fraction of runs (last axis) where (4) holds with constant ``nu1``: mean of :math:`\\nu_1 q < 1` (q = R'/R at ν1 = 1)."""
     check_positive("nu1", nu1)
     if nu1 < 1:
         raise ValueError(f"nu1 = (1 + gamma L)/(1 - gamma L/2) is >= 1 for gamma >= 0; got nu1={nu1}")

@@ -120,7 +120,7 @@ class Loss:
         raise NotImplementedError
 
     def grad_ratio_bound(self, y: torch.Tensor, radius) -> torch.Tensor:
-        """:math:`L_{\\mathcal{L},0} = \\max_{v \\in B(0, \\rho)} \\|\\nabla\\mathcal L_y(v)\\| / \\|v - y\\|`
+        """:math:`L_{\\mathcal{L},0} = \\max_{v \\in B(0, r)} \\|\\nabla\\mathcal L_y(v)\\| / \\|v - y\\|`
         (Corollary III.2), shape (R,)."""
         raise NotImplementedError
 

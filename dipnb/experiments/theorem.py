@@ -212,8 +212,8 @@ def hessian_norm_in_ball(net: TwoLayerDIP, problem: Problem, radius, points: int
     contains every iterate, i.e. (for a C² loss) the supremum of the Hessian norm over
     that ball. Sampling gives a lower bound of that supremum; comparing it with
     :func:`estimate_L` (the maximum along the trajectory) shows how much the choice matters.
-    A perturbation of W with Frobenius norm ρ moves ``h = Wu`` by at most ρ‖u‖, so the
-    points are :math:`h_0 + \\rho\\|u\\| e`, e a random unit vector.
+    A perturbation of W with Frobenius norm r moves ``h = Wu`` by at most r‖u‖, so the
+    points are :math:`h_0 + r\\|u\\| e`, e a random unit vector.
     """
     points = check_int("points", points, low=0)
     check_positive("radius", radius)

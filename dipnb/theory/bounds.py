@@ -6,7 +6,7 @@ r"""Certified bounds for Theorem III.1 on the two-layer network (9), hidden laye
 * :func:`hessian_lower_bound`: a rigorous lower bound on the Hessian norm, of order
   :math:`\sigma_0^2\|A\|^2`, which no bound of order n/k (eq. 10) can stay above for large k;
 * :func:`tangent_lambda_min`: :math:`\lambda_{\min}(A; T)` of A-5 and (8) on the tangent space of
-  the network's image at a regular point (T = :math:`R^n` when :math:`J_g` is onto).
+  the network's image at a regular point (T = :math:`R^n` when :math:`\mathcal J_g` is onto).
 """
 from __future__ import annotations
 
@@ -95,22 +95,22 @@ def hessian_lower_bound(net: TwoLayerDIP, problem: Problem, state: State | None 
                         sigma0: torch.Tensor | None = None) -> dict:
     r"""A rigorous lower bound on the Hessian norm of :math:`W\mapsto\frac12\|Ag(u,W)-y\|^2`; shape (R,).
 
-    If :math:`J = J_g(\theta)` maps onto :math:`R^n`, :math:`\|J^\top w\| \ge \sigma_{\min}(J)\|w\|`
+    If :math:`J = \mathcal J_g(\theta)` maps onto :math:`R^n`, :math:`\|J^\top w\| \ge \sigma_{\min}(J)\|w\|`
     for every :math:`w \in R^n`, so :math:`\|J^\top A^\top A J\| = \|AJ\|^2 = \|J^\top A^\top\|^2
     \ge \sigma_{\min}(J)^2\|A^\top\|^2 = \sigma_{\min}(J)^2\|A\|^2` (:math:`\|A\| = \sigma_{\max}(A)`,
     for any A, square or not, injective or not). The residual part has norm at most
     :math:`c\|r\|` (:func:`certified_L`), so by the triangle inequality
 
-    .. math:: \|\nabla^2F(\theta)\| \ge \sigma_{\min}(J_g(\theta))^2\|A\|^2 - c\,\|r(\theta)\| .
+    .. math:: \|\nabla^2F(\theta)\| \ge \sigma_{\min}(\mathcal J_g(\theta))^2\|A\|^2 - c\,\|r(\theta)\| .
 
     ``lower`` is this bound at ``state`` (default θ0). ``lower_ball`` is
     :math:`\sigma_0^2\|A\|^2/4 - c\|r_0\|`, valid at every iterate of a run that Theorem
     III.1 covers: there :math:`\|\theta_\tau - \theta_0\| \le R' < R`, so (Weyl)
-    :math:`\sigma_{\min}(J_g(\theta_\tau)) \ge \sigma_0 - \mathrm{Lip}(J_g)R = \sigma_0/2`, and
+    :math:`\sigma_{\min}(\mathcal J_g(\theta_\tau)) \ge \sigma_0 - \mathrm{Lip}(\mathcal J_g)R = \sigma_0/2`, and
     :math:`\gamma \le 1/L` gives the descent property, :math:`\|r_\tau\| \le \|r_0\|`.
-    ``sigma0`` defaults to :math:`\sigma_{\min}(J_g(\theta_0))`.
+    ``sigma0`` defaults to :math:`\sigma_{\min}(\mathcal J_g(\theta_0))`.
 
-    Returns dict of tensors (R,): ``sigma_min2`` (:math:`\sigma_{\min}(J_g)^2` at ``state``),
+    Returns dict of tensors (R,): ``sigma_min2`` (:math:`\sigma_{\min}(\mathcal J_g)^2` at ``state``),
     ``gauss_newton_lower``, ``residual_upper``, ``lower``, ``lower_ball``.
     """
     _check_W_mse(net, problem, "the lower bound on the Hessian norm")
@@ -129,13 +129,13 @@ def hessian_lower_bound(net: TwoLayerDIP, problem: Problem, state: State | None 
 
 def tangent_lambda_min(net: TwoLayerDIP, problem: Problem, state: State | None = None,
                        layers: str = "W", rtol: float = 1e-10) -> dict:
-    r""":math:`\lambda_{\min}(A; T)` of A-5 and (8), with T the range of :math:`J_g` at ``state``; shape (R,).
+    r""":math:`\lambda_{\min}(A; T)` of A-5 and (8), with T the range of :math:`\mathcal J_g` at ``state``; shape (R,).
 
-    At a point :math:`g(u,\theta)` near which :math:`J_g` has constant rank r, the image of the
+    At a point :math:`g(u,\theta)` near which :math:`\mathcal J_g` has constant rank r, the image of the
     network is locally an r-dimensional manifold with tangent space
-    :math:`T = \mathrm{range}\,J_g(\theta)` (the range of the n×n Gram matrix). With Q an
+    :math:`T = \mathrm{range}\,\mathcal J_g(\theta)` (the range of the n×n Gram matrix). With Q an
     orthonormal basis of T, :math:`\lambda_{\min}(A;T) = \sigma_r(AQ)` (0 if
-    :math:`\ker A\cap T \ne \{0\}`, e.g. when m < r). When :math:`J_g` is onto (r = n),
+    :math:`\ker A\cap T \ne \{0\}`, e.g. when m < r). When :math:`\mathcal J_g` is onto (r = n),
     T = :math:`R^n` and this is the n-th singular value of A: A-5 is then ``ker A = {0}``.
 
     Returns dict: ``rank`` (R,) ints and ``lambda_min`` (R,).

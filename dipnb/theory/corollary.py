@@ -1,7 +1,7 @@
 """Corollary III.2 in numbers: how wide must the two-layer network (9) be for (4) to hold?
 
 Training the hidden layer ``W`` only (Fig 1 of the paper), condition (4) has a
-closed form. With :math:`\\sigma_0 = \\sigma_{\\min}(J_g(0))`,
+closed form. With :math:`\\sigma_0 = \\sigma_{\\min}(\\mathcal J_g(0))`,
 :math:`M = \\max_j\\|v_{0,j}\\|` (:math:`= \\sqrt n` for Rademacher :math:`V_0`)
 and B the constant of A-3, eq. (5) gives
 :math:`R = \\sigma_0\\sqrt k / (2BM\\|u\\|^2)` (see :func:`dipnb.radius_R`) and
@@ -12,9 +12,9 @@ and B the constant of A-3, eq. (5) gives
 
 with :math:`\\psi(\\mathcal L_y(y_0)) = \\|y_0 - y\\|` for the ½-MSE. Everything
 in (4) is proportional to :math:`\\nu_1`: this module computes the ratio
-:math:`\\rho = R'/R` at :math:`\\nu_1 = 1` (the gradient-flow limit
+:math:`q = R'/R` at :math:`\\nu_1 = 1` (the gradient-flow limit
 :math:`\\gamma \\to 0`), and (4) holds for a step with constant :math:`\\nu_1`
-iff :math:`\\nu_1\\rho < 1` (e.g. :math:`\\nu_1 = 2` at :math:`\\gamma = 1/(2L)`,
+iff :math:`\\nu_1 q < 1` (e.g. :math:`\\nu_1 = 2` at :math:`\\gamma = 1/(2L)`,
 :math:`\\nu_1 = 4` at :math:`\\gamma = 1/L`). No ``L`` has to be computed.
 
 The statistics of the initialisation that (4) needs are sums over the ``k``
@@ -22,9 +22,9 @@ hidden neurons (:func:`init_statistics`), so a sweep draws the network in
 chunks of bounded memory and adds them up: :math:`V_0` alone is
 ``runs * n * k`` doubles (2 GB for 50 runs, n = 5, k = 10^6).
 
-With *both* layers trained (as Corollary III.2 assumes), :math:`J_gJ_g^\\top` gains
+With *both* layers trained (as Corollary III.2 assumes), :math:`\\mathcal J_g\\mathcal J_g^\\top` gains
 :math:`\\|\\phi(h)\\|^2/k\\,I_n`, so :math:`\\sigma_0^2 = \\lambda_{\\min}(J_WJ_W^\\top) + \\|\\phi(h)\\|^2/k`,
-and the Lipschitz bound of :math:`J_g` grows with the radius of the ball
+and the Lipschitz bound of :math:`\\mathcal J_g` grows with the radius of the ball
 (:func:`dipnb.jacobian_lipschitz`), so R solves a quadratic (:func:`dipnb.radius_R`) and grows
 like :math:`(\\sigma_0\\sqrt k/2B)^{1/2}`: (4) then needs :math:`k \\propto R'^4`
 (:func:`critical_width_both`), against :math:`k \\propto R'^2` for W alone.
@@ -50,12 +50,12 @@ def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float
     """The width that Corollary III.2 asks for, shape (R,):
 
     .. math::
-       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,\\rho^2\\Big)^4,
-       \\qquad \\rho = C\\|A\\|\\sqrt{n\\log d} + \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
+       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,(a + b)^2\\Big)^4,
+       \\qquad a = C\\|A\\|\\sqrt{n\\log d},\\quad b = \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
 
     The paper leaves C and C' unnamed ("depend only on the activation and D");
     they are parameters here, 1 by default. For ½-MSE, :math:`L_{\\mathcal L,0} = 1`
-    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n \\rho^4`.
+    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n (a + b)^4`.
     """
     d = check_int("d", d, low=2)
     check_positive("C", C)
@@ -148,19 +148,19 @@ def merge_statistics(a: dict | None, b: dict) -> dict:
 
 def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss, eta: float,
                           u_norm2=1.0, layers: str = "W") -> dict:
-    """R, R' (at ν1 = 1), σ0 and ρ = R'/R from the statistics of :func:`init_statistics`.
+    """R, R' (at ν1 = 1), σ0 and q = R'/R from the statistics of :func:`init_statistics`.
 
     ``layers="W"``: :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k)`,
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`. ``layers="both"``:
     :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k) + \\|\\phi(h)\\|^2/k` and R the positive root of
     :func:`dipnb.radius_R`'s quadratic. In both cases (4) with constant ν1 holds iff
-    :math:`\\nu_1\\rho < 1` (R does not depend on ν1, R' is proportional to it).
+    :math:`\\nu_1 q < 1` (R does not depend on ν1, R' is proportional to it).
     """
     if layers not in ("W", "both"):
         raise ValueError(f"layers must be 'W' or 'both' for condition (4) (V alone: R is infinite), got {layers!r}")
     k = stats["k"]
     if layers == "W" and k < stats["G"].shape[-1]:
-        raise ValueError(f"sigma_min(J_g) needs k >= n when only W is trained; got k={k} < n={stats['G'].shape[-1]}")
+        raise ValueError(f"sigma_min(\\mathcal J_g) needs k >= n when only W is trained; got k={k} < n={stats['G'].shape[-1]}")
     u_norm2 = torch.as_tensor(u_norm2, dtype=stats["G"].dtype, device=stats["G"].device)
     gram = u_norm2.reshape(-1, 1, 1) * stats["G"] / k
     s2 = torch.linalg.eigvalsh(gram)[:, 0].clamp(min=0)
@@ -191,11 +191,11 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
                      eta: float = 1.0, layers: str = "W") -> dict:
     """The quantities of condition (4) at :math:`\\theta_0`, hidden layer trained, :math:`\\nu_1 = 1`.
 
-    Returns a dict of tensors of shape (R,): ``sigma0`` (:math:`\\sigma_{\\min}(J_g(0))`),
+    Returns a dict of tensors of shape (R,): ``sigma0`` (:math:`\\sigma_{\\min}(\\mathcal J_g(0))`),
     ``R`` and ``R_prime`` of (5) (``R_prime`` at :math:`\\nu_1 = 1`), ``ratio``
-    :math:`\\rho = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
+    :math:`q = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
     :math:`\\psi(\\mathcal L_y(y_0))`. Condition (4) holds with constant
-    :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1\\rho < 1`. ``eta`` is the η of A-2
+    :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1 q < 1`. ``eta`` is the η of A-2
     (only the KL loss's ψ depends on it). ``layers="both"`` gives condition (4) with both
     layers trained (:func:`ratio_from_statistics`).
     """
@@ -211,8 +211,8 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
 def critical_width(ratio, k: int, nu1=1.0):
     """The width at which (4) would hold if :math:`\\sigma_0` and :math:`\\|y_0-y\\|` kept their values at ``k``.
 
-    :math:`\\rho \\propto 1/\\sqrt k` at fixed :math:`\\sigma_0, \\|y_0 - y\\|`, so
-    :math:`\\nu_1\\rho\\sqrt{k'/k} < 1 \\iff k' > k\\,(\\nu_1\\rho)^2`. Both quantities
+    :math:`q \\propto 1/\\sqrt k` at fixed :math:`\\sigma_0, \\|y_0 - y\\|`, so
+    :math:`\\nu_1 q\\sqrt{k'/k} < 1 \\iff k' > k\\,(\\nu_1 q)^2`. Both quantities
     converge as k grows (:math:`\\sigma_0^2 \\to C_{\\phi'}^2`, :math:`x_0 \\to N(0, C_\\phi^2 I_n)`),
     so at a large ``k`` the median of this per-run width estimates the width at which
     (4) holds with probability 1/2 (checked against the sweep in the chapter).

@@ -44,7 +44,7 @@ def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
 
 
 def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torch.Tensor:
-    """An upper bound on :math:`\\mathrm{Lip}_{B(\\theta_0, \\rho)}(J_g)`, shape (R,).
+    """An upper bound on :math:`\\mathrm{Lip}_{B(\\theta_0, r)}(\\mathcal J_g)`, shape (R,).
 
     With :math:`M = \\max_j \\|v_{0,j}\\|` (column norms of :math:`V_0`,
     :math:`\\le D\\sqrt n` by A-8) and B the constant of A-3:
@@ -53,8 +53,8 @@ def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torc
       so :math:`\\|J_g(W) - J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
       a global constant, ``radius`` is ignored;
     * ``"V"``: :math:`J_g` does not depend on V: 0;
-    * ``"both"``: on the ball of radius :math:`\\rho`,
-      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + \\rho)\\big)`.
+    * ``"both"``: on the ball of radius :math:`r`,
+      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + r)\\big)`.
     """
     check_layers(layers)
     act = net.activation
@@ -212,8 +212,8 @@ def hessian_parts(net: TwoLayerDIP, problem: Problem, state: State | None = None
          + \\underbrace{\\|u\\|^2\\,\\mathrm{diag}\\big(\\phi''(h)\\odot V^\\top r\\big)/\\sqrt k}_{\\text{residual}},
        \\qquad J_h = V\\mathrm{diag}(\\phi'(h))/\\sqrt k,\\quad r = A^\\top(Ag - y).
 
-    The Gauss--Newton norm is :math:`\\lambda_{\\max}(A\\,J_gJ_g^\\top A^\\top)`, which tends
-    to :math:`\\|A\\|^2C_{\\phi'}^2` for wide networks (:math:`J_gJ_g^\\top \\to C_{\\phi'}^2 I`);
+    The Gauss--Newton norm is :math:`\\lambda_{\\max}(A\\,\\mathcal J_g\\mathcal J_g^\\top A^\\top)`, which tends
+    to :math:`\\|A\\|^2C_{\\phi'}^2` for wide networks (:math:`\\mathcal J_g\\mathcal J_g^\\top \\to C_{\\phi'}^2 I`);
     the residual norm is :math:`\\|u\\|^2\\max_j|\\phi''(h_j)(V^\\top r)_j|/\\sqrt k`, at most
     :math:`B D\\sqrt{n/k}\\,\\|A\\|\\,\\|y - y_\\tau\\|`: the second term of (10).
     The top absolute eigenvalue of H lies between
@@ -426,7 +426,7 @@ def sigma_min_nonzero_jacobian(net: TwoLayerDIP, layers: str = "W", state: State
     (Section II-A), shape (R,).
 
     The non-zero singular values of :math:`J_g` are the square roots of the
-    eigenvalues of the n×n Gram matrix :math:`J_gJ_g^T` above ``rtol`` times the
+    eigenvalues of the n×n Gram matrix :math:`\\mathcal J_g\\mathcal J_g^T` above ``rtol`` times the
     largest. Unlike :meth:`TwoLayerDIP.sigma_min_jacobian`, this is positive even when
     :math:`J_g` does not map onto :math:`R^n` (e.g. ``k < n`` training W alone), which is
     why condition (4) must be read with the latter.

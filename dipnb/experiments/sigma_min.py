@@ -1,4 +1,4 @@
-"""Chapter 01's study: :math:`\\sigma_{\\min}(J_g(0))` against the width k."""
+"""Chapter 01's study: :math:`\\sigma_{\\min}(\\mathcal J_g(0))` against the width k."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,14 +24,14 @@ SIGMA_MIN_PRESETS = {
 def sigma_min_vs_width(n: int = 5, ks=(10, 100, 1000), runs: int = 20, layers: str = "W",
                        activation="sigmoid", seed: int = 0, device="cpu", max_batch: int = 2 ** 24,
                        cache: Path | None = None, progress: bool = False) -> dict:
-    """:math:`\\sigma_{\\min}(J_g(0))` at initialisation for each width ``k`` in ``ks``.
+    """:math:`\\sigma_{\\min}(\\mathcal J_g(0))` at initialisation for each width ``k`` in ``ks``.
 
     Draws ``runs`` networks per width (seeded by ``seed`` and k) and returns
     ``{"ks", "sigma" (len(ks), runs), "C_phi", "C_dphi", "limit"}`` where
     ``limit`` is the wide-network value of :math:`\\sigma_{\\min}^2`:
     :math:`C_{\\phi'}^2` for the hidden layer, :math:`C_\\phi^2 + C_{\\phi'}^2` for both.
     Under A-6 and A-7, :math:`h_0 = W_0u \\sim N(0, I_k)` whatever ``d``, so ``d = 1``
-    is used: the law of :math:`J_g(0)J_g(0)^T` is the same and the memory is O(nk).
+    is used: the law of :math:`\\mathcal J_g(0)\\mathcal J_g(0)^T` is the same and the memory is O(nk).
     Runs are processed in batches of at most ``max_batch`` entries of V. With a
     ``cache`` folder each finished width is saved at once and reused on a rerun.
     """

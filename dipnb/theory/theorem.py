@@ -3,10 +3,10 @@
 Everything is batched over runs (shape (R,)). The paper is short and leaves some
 constants implicit; what this module uses, and why, is stated in each docstring:
 
-* :math:`\\sigma_{\\min}(J_g(0))` is the smallest singular value of the Jacobian
+* :math:`\\sigma_{\\min}(\\mathcal J_g(0))` is the smallest singular value of the Jacobian
   as a map onto :math:`R^n` (square root of the smallest eigenvalue of the
   n×n Gram matrix), see :func:`dipnb.sigma_min_jacobian`.
-* :math:`\\mathrm{Lip}_{B(\\theta_0,R)}(J_g)` is bounded in closed form
+* :math:`\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g)` is bounded in closed form
   (:func:`jacobian_lipschitz`), which turns the implicit definition of ``R`` in
   (5) into an explicit formula (:func:`radius_R`).
 * ``L``, the Lipschitz constant of :math:`\\nabla_\\theta\\mathcal L_y(Ag(u,\\cdot))`,
@@ -49,10 +49,10 @@ def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torc
     With :math:`M = \\max_j \\|v_{0,j}\\|` (column norms of :math:`V_0`,
     :math:`\\le D\\sqrt n` by A-8) and B the constant of A-3:
 
-    * ``"W"`` (V fixed): :math:`J_g(W)\\Delta = V\\mathrm{diag}(\\phi'(Wu))\\Delta u/\\sqrt k`,
-      so :math:`\\|J_g(W) - J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
+    * ``"W"`` (V fixed): :math:`\\mathcal J_g(W)\\Delta = V\\mathrm{diag}(\\phi'(Wu))\\Delta u/\\sqrt k`,
+      so :math:`\\|\\mathcal J_g(W) - \\mathcal J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
       a global constant, ``radius`` is ignored;
-    * ``"V"``: :math:`J_g` does not depend on V: 0;
+    * ``"V"``: :math:`\\mathcal J_g` does not depend on V: 0;
     * ``"both"``: on the ball of radius :math:`r`,
       :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + r)\\big)`.
     """
@@ -72,7 +72,7 @@ def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torc
 
 
 def radius_R(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
-    """The radius ``R`` of (5): :math:`R = \\sigma_{\\min}(J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(J_g))`.
+    """The radius ``R`` of (5): :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`.
 
     With the bounds of :func:`jacobian_lipschitz`: ``"W"`` gives
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`; ``"V"`` gives :math:`R = +\\infty`
@@ -271,8 +271,8 @@ class TheoremIII1:
     sigma_A, A_norm, lambda_min : :math:`\\sigma_A`, :math:`\\|A\\|` and
         :math:`\\lambda_{\\min}(A; R^n)` (used for :math:`\\lambda_{\\min}(A;T_{\\Sigma'})`
         in (8): equal when :math:`T_{\\Sigma'} = R^n`; 0 if A is not injective).
-    sigma0 : :math:`\\sigma_{\\min}(J_g(0))`.
-    lip_J, R, R_prime : the Lipschitz bound of :math:`J_g` on :math:`B(\\theta_0, R)`, and R, R' of (5).
+    sigma0 : :math:`\\sigma_{\\min}(\\mathcal J_g(0))`.
+    lip_J, R, R_prime : the Lipschitz bound of :math:`\\mathcal J_g` on :math:`B(\\theta_0, R)`, and R, R' of (5).
     L, gamma, nu1, nu2 : step-size quantities (ν's are NaN where γL >= 2).
     L_eq10 : the estimate (10) with its unnamed constant set to 1, for comparison with ``L``.
     loss0, noise_norm : :math:`\\mathcal L_y(y_0)` and :math:`\\|\\varepsilon\\|`.
@@ -422,13 +422,13 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
 
 def sigma_min_nonzero_jacobian(net: TwoLayerDIP, layers: str = "W", state: State | None = None,
                                rtol: float = 1e-10) -> torch.Tensor:
-    """The paper's literal :math:`\\sigma_{\\min}(J_g)`: the smallest *non-zero* singular value
+    """The paper's literal :math:`\\sigma_{\\min}(\\mathcal J_g)`: the smallest *non-zero* singular value
     (Section II-A), shape (R,).
 
-    The non-zero singular values of :math:`J_g` are the square roots of the
+    The non-zero singular values of :math:`\\mathcal J_g` are the square roots of the
     eigenvalues of the n×n Gram matrix :math:`\\mathcal J_g\\mathcal J_g^T` above ``rtol`` times the
     largest. Unlike :meth:`TwoLayerDIP.sigma_min_jacobian`, this is positive even when
-    :math:`J_g` does not map onto :math:`R^n` (e.g. ``k < n`` training W alone), which is
+    :math:`\\mathcal J_g` does not map onto :math:`R^n` (e.g. ``k < n`` training W alone), which is
     why condition (4) must be read with the latter.
     """
     check_layers(layers)

@@ -39,8 +39,11 @@ def paired_chapters() -> list[Path]:
 
 
 def cells(path: Path) -> list[tuple[str, str]]:
+    """(type, source) of every cell; code exactly as it is (the book build matches each .md with
+    the notebook nbmake executed by its code, so a trailing newline in one twin makes the build
+    execute the chapter again, a warning under -W), markdown up to surrounding whitespace."""
     nb = jupytext.read(path)
-    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+    return [(c.cell_type, c.source if c.cell_type == "code" else c.source.strip()) for c in nb.cells]
 
 
 def toc_files() -> list[str]:

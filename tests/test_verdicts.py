@@ -119,3 +119,21 @@ def test_a_per_run_table_has_one_row_per_run_and_refuses_ragged_columns():
     assert t.cells == [[0, "1", "yes", "5"], [1, "2.5", "no", "5"]]
     with pytest.raises(ValueError, match="one per run"):
         Table.by_run({"a": [1, 2, 3], "b": [1, 2]})
+
+
+def test_a_threshold_beyond_the_grid_counts_in_the_direction_of_fig2():
+    # n = 2 never fails on the grid (its threshold lies beyond 10^3), n = 5 and n = 20 both fail
+    # from 10^2: "γ gets smaller as n grows" agrees, which only the grid's end can show (dropping
+    # n = 2 leaves two equal thresholds, "within resolution").
+    from dipnb.report.sweeps import fig2_table
+
+    g = 10.0 ** np.arange(-1.0, 3.01, 0.5)
+    runs = 50
+    fails_from = {2: math.inf, 5: 2.0, 20: 2.0}
+    conv = np.stack([np.repeat((np.log10(g) < fails_from[n])[:, None], runs, axis=1) for n in fails_from])
+    res = dict(ns=np.array(list(fails_from)), gammas=g, converged=conv, frac_conv=conv.mean(-1), k=10_000,
+               runs=runs, steps=100_000, tol=1e-14)
+    row = {c.key: c for c in fig2_table(res, reps=50)}["fig2.gamma_vs_n"]
+    assert row.verdict == AGREES, row.measured
+    res_up = dict(res, converged=conv[::-1], frac_conv=conv[::-1].mean(-1))   # the other way round
+    assert {c.key: c for c in fig2_table(res_up, reps=50)}["fig2.gamma_vs_n"].verdict == DISAGREES

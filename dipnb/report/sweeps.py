@@ -234,7 +234,11 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
         th = [((math.log10(t) if np.isfinite(t) else t), None, True) for t in np.asarray(res["threshold"], float)]
     used = [(n, x, iv) for n, (x, iv, read) in zip(ns, th) if read and np.isfinite(x)]
     skipped = [int(n) for n, (x, iv, read) in zip(ns, th) if not read]
-    v = decide_direction([x for _, x, _ in used], [iv for _, _, iv in used], decreasing=True, resolution=step)
+    # a threshold not reached on the grid lies beyond its largest γ, not nowhere: it enters the
+    # test of direction as the grid's end with an interval open to +inf (as in fig1_table)
+    top = float(np.log10(g.max())) if g is not None else math.inf
+    ordered = [((x, iv) if np.isfinite(x) else (top, (top, math.inf))) for x, iv, read in th if read]
+    v = decide_direction([x for x, _ in ordered], [iv for _, iv in ordered], decreasing=True, resolution=step)
     frac = res.get("frac_conv")
     c = Claim("fig2.gamma_vs_n", "the allowed γ gets smaller as n grows",
               "clear correlation between n and the allowed γ",

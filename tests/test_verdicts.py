@@ -137,3 +137,22 @@ def test_a_threshold_beyond_the_grid_counts_in_the_direction_of_fig2():
     assert row.verdict == AGREES, row.measured
     res_up = dict(res, converged=conv[::-1], frac_conv=conv[::-1].mean(-1))   # the other way round
     assert {c.key: c for c in fig2_table(res_up, reps=50)}["fig2.gamma_vs_n"].verdict == DISAGREES
+
+
+def test_bound8_beyond_one_over_L_is_not_testable_not_a_disagreement():
+    # at a step with gamma * L0 > 1 the theorem's nu1, R' and (8) have no value (NaN): the row
+    # must say so, not read the NaN bound as "the error lies above it"
+    from dipnb.experiments import load_result
+    from dipnb.report import NOT_TESTABLE
+    from dipnb.report.images import fig3b_comparison
+
+    saved = load_result("fig3b-fig4-paper")
+    if saved is None:
+        pytest.fail("results/fig3b-fig4-paper.npz is versioned and must be present")
+    res = dict(saved[0])
+    assert {c.key: c for c in fig3b_comparison(res)}["fig4.bound8"].verdict != NOT_TESTABLE
+    res.update(gamma=4.0 / float(res["L0"]), bound8=np.full_like(np.asarray(res["bound8"]), np.nan),
+               R_prime=np.nan)
+    rows = {c.key: c for c in fig3b_comparison(res)}
+    assert rows["fig4.bound8"].verdict == NOT_TESTABLE and "γL0 = 4 > 1" in rows["fig4.bound8"].measured
+    assert "fig4.step" in rows

@@ -192,7 +192,7 @@ def plot_fig4(res: dict, ax=None, landweber: bool = True):
     ax.semilogx(tau[1:], err[1:], label="‖x_τ − x̄‖ (network)")
     if landweber and "lw_error" in res:
         ax.semilogx(tau[1:], np.asarray(res["lw_error"])[1:], ":", color="C2", label="Landweber, same ω")
-    if "bound8" in res:
+    if "bound8" in res and np.all(np.isfinite(np.asarray(res["bound8"], dtype=float))):
         ax.semilogx(tau[1:], np.asarray(res["bound8"])[1:], "--", color="k", lw=1,
                     label="bound (8) (condition (4) fails)")
     tb = int(np.argmin(err))

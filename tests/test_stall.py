@@ -82,9 +82,10 @@ def test_lost_reply_is_detected_and_retried(reports):
     assert nb.cells[1].outputs[0]["text"] == "42\n"
 
 
-class SwallowWakeup(nbwatch.WatchdogClient):
-    """Consumes the shell socket's wake-up for the first reply, as a stray EVENTS read does."""
-    done = swallowed = False
+class FirstReplyHook(nbwatch.WatchdogClient):
+    """Runs ``interfere(channel, task)`` (a coroutine) while the shell reply of the first code
+    cell is awaited, ``task`` being that wait; the subclasses disturb the socket there."""
+    done = False
 
     def _wrap_channel(self, name, channel):
         super()._wrap_channel(name, channel)
@@ -98,18 +99,25 @@ class SwallowWakeup(nbwatch.WatchdogClient):
                 return await wrapped(timeout=timeout)
             client.done = True
             task = asyncio.ensure_future(wrapped(timeout=timeout))
-            # let the poll register and pyzmq's own pending checks run; the reply is ~1 s away
-            await asyncio.sleep(0.3)
-            shadow = zmq.Socket.shadow(channel.socket.underlying)
-            t0 = time.monotonic()
-            # block the loop until the reply is in; reading EVENTS drains the FD's signal
-            while not task.done() and not shadow.get(zmq.EVENTS) & zmq.POLLIN \
-                    and time.monotonic() - t0 < 30:
-                time.sleep(0.01)
-            client.swallowed = not task.done()
+            await asyncio.sleep(0.3)             # the poll waits on the FD; the reply is ~1 s away
+            await client.interfere(channel, task)
             return await task
 
         channel.get_msg = get_msg
+
+
+class SwallowWakeup(FirstReplyHook):
+    """Consumes the shell socket's wake-up for the first reply, as a stray EVENTS read does."""
+    swallowed = False
+
+    async def interfere(self, channel, task):
+        shadow = zmq.Socket.shadow(channel.socket.underlying)
+        t0 = time.monotonic()
+        # block the loop until the reply is in; reading EVENTS drains the FD's signal
+        while not task.done() and not shadow.get(zmq.EVENTS) & zmq.POLLIN \
+                and time.monotonic() - t0 < 30:
+            time.sleep(0.01)
+        self.swallowed = not task.done()
 
 
 def test_missed_wakeup_is_recovered(reports):
@@ -125,7 +133,7 @@ def test_missed_wakeup_is_recovered(reports):
     assert nb.cells[1].outputs[0]["text"] == "42\n"
 
 
-class SendWhileReplyWaits(nbwatch.WatchdogClient):
+class SendWhileReplyWaits(FirstReplyHook):
     """Sends on the shell socket just after the first reply arrived, before the client saw it.
 
     That is what nbclient's Output-widget mimic does (a ``comm_msg`` on shell, answering a
@@ -133,39 +141,24 @@ class SendWhileReplyWaits(nbwatch.WatchdogClient):
     ``interact`` cell. jupyter_client sends on a plain shadow of the asyncio socket, and
     libzmq's send consumes the FD signal of the reply.
     """
-    done = fd_was_readable = fd_readable_after_send = woken = False
+    fd_was_readable = fd_readable_after_send = woken = False
 
-    def _wrap_channel(self, name, channel):
-        super()._wrap_channel(name, channel)
-        if name != "shell":
-            return
-        wrapped = channel.get_msg
-        client = self
-
-        async def get_msg(timeout=None):
-            if client.done or client.code_cells_executed != 1:
-                return await wrapped(timeout=timeout)
-            client.done = True
-            task = asyncio.ensure_future(wrapped(timeout=timeout))
-            await asyncio.sleep(0.3)             # the poll waits on the FD; the reply is ~1 s away
-            fd = channel.socket.get(zmq.FD)
-            t0 = time.monotonic()
-            # block the loop until the reply's signal is on the FD (select does not consume it)
-            while not task.done() and not select.select([fd], [], [], 0)[0] \
-                    and time.monotonic() - t0 < 30:
-                time.sleep(0.01)
-            client.fd_was_readable = not task.done() and bool(select.select([fd], [], [], 0)[0])
-            time.sleep(0.01)                     # libzmq processes commands on send at most every ~1 ms
-            client.kc.kernel_info()              # a send on shell, through jupyter_client's Session
-            client.fd_readable_after_send = bool(select.select([fd], [], [], 0)[0])
-            for _ in range(50):                  # event-loop turns, not seconds
-                if task.done():
-                    break
-                await asyncio.sleep(0)
-            client.woken = task.done()
-            return await task
-
-        channel.get_msg = get_msg
+    async def interfere(self, channel, task):
+        fd = channel.socket.get(zmq.FD)
+        t0 = time.monotonic()
+        # block the loop until the reply's signal is on the FD (select does not consume it)
+        while not task.done() and not select.select([fd], [], [], 0)[0] \
+                and time.monotonic() - t0 < 30:
+            time.sleep(0.01)
+        self.fd_was_readable = not task.done() and bool(select.select([fd], [], [], 0)[0])
+        time.sleep(0.01)                     # libzmq processes commands on send at most every ~1 ms
+        self.kc.kernel_info()                # a send on shell, through jupyter_client's Session
+        self.fd_readable_after_send = bool(select.select([fd], [], [], 0)[0])
+        for _ in range(50):                  # event-loop turns, not seconds
+            if task.done():
+                break
+            await asyncio.sleep(0)
+        self.woken = task.done()
 
 
 def test_send_while_reply_waits_keeps_the_wakeup(reports):

@@ -168,8 +168,7 @@ def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Clai
     # direction as the grid's end with an interval open to +inf.
     order = [conv_all[m] for m in ms]
     last_k = float(np.max(np.log10(np.asarray(res["ks_b"], dtype=float))))
-    vals = [o[0] if math.isfinite(o[0]) else last_k for o in order]
-    ivs = [o[1] if math.isfinite(o[0]) else (last_k, math.inf) for o in order]
+    vals, ivs = _beyond_grid(order, last_k)
     direction = decide_direction(vals, ivs, decreasing=False, resolution=step_b)
     hardest = ms[int(np.argmax(vals))]
     # where P = 1 is never reached: are the runs that fail at the widest k ill-conditioned (slow)?
@@ -198,6 +197,15 @@ def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Clai
 
 
 # --- Fig 2 and the threshold study ------------------------------------------------------------------
+
+def _beyond_grid(readings, end: float) -> tuple[list, list]:
+    """``(values, intervals)`` of ``(value, interval)`` readings for :func:`decide_direction`, a
+    value not reached on the grid (inf) taken as the grid's ``end`` with an interval open to +inf:
+    beyond the grid, not missing."""
+    vals = [x if math.isfinite(x) else end for x, _ in readings]
+    ivs = [iv if math.isfinite(x) else (end, math.inf) for x, iv in readings]
+    return vals, ivs
+
 
 def _thresholds(res, level, reps, seed0):
     """Per cell: (log10 threshold, interval or None, read?) with read = small-γ convergence >= 0.95."""
@@ -237,8 +245,8 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
     # a threshold not reached on the grid lies beyond its largest γ, not nowhere: it enters the
     # test of direction as the grid's end with an interval open to +inf (as in fig1_table)
     top = float(np.log10(g.max())) if g is not None else math.inf
-    ordered = [((x, iv) if np.isfinite(x) else (top, (top, math.inf))) for x, iv, read in th if read]
-    v = decide_direction([x for x, _ in ordered], [iv for _, iv in ordered], decreasing=True, resolution=step)
+    v = decide_direction(*_beyond_grid([(x, iv) for x, iv, read in th if read], top), decreasing=True,
+                         resolution=step)
     frac = res.get("frac_conv")
     c = Claim("fig2.gamma_vs_n", "the allowed γ gets smaller as n grows",
               "clear correlation between n and the allowed γ",

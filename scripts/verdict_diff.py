@@ -11,25 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dipnb.experiments.results import best_result
-from dipnb.report import images, sweeps
-
-SWEEPS = (("gamma-threshold", sweeps.gamma_threshold_table), ("fig1", sweeps.fig1_table),
-          ("fig2", sweeps.fig2_table))
-IMAGES = (("fig3a", images.fig3a_comparison), ("fig3b-fig4", images.fig3b_comparison))
+from dipnb.report.findings import saved_claims
 
 
 def rows(out) -> dict:
-    found = {}
-    for name, fn in SWEEPS:
-        saved = best_result(name, out)
-        if saved:
-            found.update({c.key: c for c in fn(saved[1])})
-    for name, fn in IMAGES:
-        saved = best_result(name, out, presets=("paper-long", "paper"))
-        if saved:
-            found.update({c.key: c for c in fn(saved[1])})
-    return found
+    return {c.key: c for c in saved_claims(out, reps=1000)[0]}
 
 
 def extract(rev: str, folder: Path) -> None:

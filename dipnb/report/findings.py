@@ -12,7 +12,7 @@ from ..experiments.results import best_result
 from . import images, sweeps
 from .claims import AGREES, BEYOND, ERRATUM, NOT_TESTED, WITHIN, Claim, Table
 
-__all__ = ["THEORY", "SECTIONS", "findings", "findings_table"]
+__all__ = ["THEORY", "SECTIONS", "saved_claims", "findings", "findings_table"]
 
 #: Where each family of claims is shown: (page, anchor, title).
 SECTIONS = {
@@ -64,18 +64,20 @@ def _link(key: str) -> str:
     return f'<a href="{href}">{title}</a>'
 
 
-def _saved_claims() -> tuple[list[Claim], list[str]]:
+def saved_claims(out=None, reps: int = 300) -> tuple[list[Claim], list[str]]:
+    """Every claim row of the saved results in ``out`` (default ``results/``): the sweeps at
+    their largest preset, the images at the stated step (paper-long) where it exists, else at
+    1/L0; with the names of the results not found."""
     claims, missing = [], []
     for name, fn in (("fig1", sweeps.fig1_table), ("fig2", sweeps.fig2_table),
                      ("gamma-threshold", sweeps.gamma_threshold_table)):
-        saved = best_result(name)
+        saved = best_result(name, out)
         if saved is None:
             missing.append(name)
             continue
-        claims += fn(saved[1], reps=300)
-    # the images: the stated-step run (paper-long) where it exists, else the 1/L0 run
+        claims += fn(saved[1], reps=reps)
     for name, fn in (("fig3a", images.fig3a_comparison), ("fig3b-fig4", images.fig3b_comparison)):
-        saved = best_result(name, presets=("paper-long", "paper"))
+        saved = best_result(name, out, presets=("paper-long", "paper"))
         if saved is None:
             missing.append(f"{name}-paper-long")
             continue
@@ -86,7 +88,7 @@ def _saved_claims() -> tuple[list[Claim], list[str]]:
 def findings() -> tuple[list[Claim], list[str]]:
     """Every claim of the saved results that is not a plain agreement, and :data:`THEORY`;
     with the names of the results not found (their claims are left out)."""
-    claims, missing = _saved_claims()
+    claims, missing = saved_claims()
     keep = [c for c in claims if c.verdict not in (AGREES, WITHIN, BEYOND)]
     return keep + THEORY, missing
 

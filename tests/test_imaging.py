@@ -129,3 +129,52 @@ def test_fig3b_tiny_bound_and_table():
     assert res["R_prime"] > res["R"]       # condition (4) fails at this scale (as at the paper's)
     rows = dipnb.report.images.fig3b_comparison(res)
     assert all(r["paper says"] and r["we measure"] and r["agree?"] for r in rows)
+
+
+def test_train_image_checkpoint_resumes_and_continues_with_the_same_iterates(tmp_path):
+    """A run continued from its checkpoint (after 12 steps, then to 30) equals one call of 30
+    steps; a checkpoint beyond the asked budget is neither used nor overwritten; another
+    run's checkpoint is refused by name."""
+    net, pb = _small()
+    ck = tmp_path / "run.pt"
+    full = dipnb.train_image(net, pb, 0.02, 30, snapshots=[0, 5, 20, 30])
+    dipnb.train_image(net, pb, 0.02, 12, snapshots=[0, 5], checkpoint=ck)
+    assert torch.load(ck, weights_only=False)["tau"] == 12
+    cont = dipnb.train_image(net, pb, 0.02, 30, snapshots=[0, 5, 20, 30], checkpoint=ck)
+    for key in ("loss", "error", "residual", "x_final", "snapshots"):
+        np.testing.assert_array_equal(getattr(cont, key), getattr(full, key), err_msg=key)
+    assert cont.best_step == full.best_step
+    short = dipnb.train_image(net, pb, 0.02, 20, checkpoint=ck)
+    np.testing.assert_array_equal(short.loss, full.loss[:21])
+    assert torch.load(ck, weights_only=False)["tau"] == 30
+    with pytest.raises(ValueError, match="another run"):
+        dipnb.train_image(net, pb, 0.03, 40, checkpoint=ck)
+
+
+def test_train_image_ctrl_c_saves_a_checkpoint_and_says_where(tmp_path, monkeypatch):
+    """SIGINT during an image run: the step in progress finishes, the state is saved, and
+    CheckpointInterrupt (a KeyboardInterrupt) names the step and the file; the same call resumes."""
+    import os
+    import signal
+
+    net, pb = _small()
+    ck = tmp_path / "run.pt"
+    full = dipnb.train_image(net, pb, 0.02, 50)
+    calls = {"n": 0}
+    adjoint = pb.A.A_adjoint
+
+    def adjoint_then_interrupt(y):          # Ctrl-C arrives in the middle of step 20
+        calls["n"] += 1
+        if calls["n"] == 21:
+            os.kill(os.getpid(), signal.SIGINT)
+        return adjoint(y)
+
+    monkeypatch.setattr(pb.A, "A_adjoint", adjoint_then_interrupt)
+    with pytest.raises(KeyboardInterrupt, match=r"step 21 of 50.*run\.pt") as info:
+        dipnb.train_image(net, pb, 0.02, 50, checkpoint=ck)
+    monkeypatch.undo()
+    assert isinstance(info.value, dipnb.core.descent.CheckpointInterrupt) and info.value.step == 21
+    assert torch.load(ck, weights_only=False)["tau"] == 21
+    resumed = dipnb.train_image(net, pb, 0.02, 50, checkpoint=ck)
+    np.testing.assert_array_equal(resumed.loss, full.loss)
+    np.testing.assert_array_equal(resumed.x_final, full.x_final)

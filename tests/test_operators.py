@@ -1,6 +1,8 @@
 """Forward operators: adjointness, spectra, the paper's constructions."""
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -83,3 +85,31 @@ def test_blur_sigma_min_for_64x64_images_matches_independent_reports():
         s9 = dipnb.GaussianBlur((64, 64), 1.0, radius=4, boundary=b).sigma_min.item()
         assert 1e-5 <= s3 <= 5e-5, (b, s3)
         assert 1.5e-4 <= s7 <= 2.5e-4 and 1.5e-4 <= s9 <= 2.5e-4, (b, s7, s9)
+
+
+def test_default_blur_is_scipy_gaussian_filter():
+    """The headline blur of Fig 3a is the Gaussian sampled by the field's standard rule:
+    scipy.ndimage.gaussian_filter (truncate=4, mode='reflect'), 9x9 at sigma = 1."""
+    import scipy.ndimage as nd
+
+    A = dipnb.blur_operator(20)
+    assert A.kernel_size == 9 and dipnb.GaussianBlur((20, 20)).kernel_size == 9
+    assert dipnb.core.operators.gaussian_radius(1.0) == 4 and dipnb.core.operators.gaussian_radius(0.5) == 2
+    x = torch.rand(1, 400, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    ref = nd.gaussian_filter(x[0].numpy().reshape(20, 20), 1.0)
+    np.testing.assert_allclose(A.A(x)[0].numpy().reshape(20, 20), ref, atol=1e-14)
+
+
+def test_three_tap_blur_sigma_is_one_frequency_near_the_response_zero():
+    """Why the 3x3 kernel gives the paper's 1e-5: its response 0.452 + 0.548 cos(w) vanishes
+    at w = 2.54, and on 64 points (reflect: frequencies pi j / 64) j = 52 lies next to it, so
+    sigma_A = |H(w_52)|^2 (separable: the product of two 1-D factors)."""
+    w = np.exp(-0.5 * np.arange(-1, 2) ** 2)
+    w /= w.sum()
+    zero = math.acos(-w[1] / (2 * w[0]))
+    assert zero == pytest.approx(2.54, abs=0.005)
+    H = w[1] + 2 * w[0] * np.cos(np.pi * np.arange(64) / 64)       # DCT-II spectrum of the 1-D blur
+    j = int(np.argmin(np.abs(H)))
+    assert j == 52 and abs(H[j]) == pytest.approx(0.0039, abs=1e-4)
+    s3 = dipnb.blur_operator(64, kernel=3).sigma_min.item()
+    assert s3 == pytest.approx(H[j] ** 2, rel=1e-6)

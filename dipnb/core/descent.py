@@ -25,7 +25,8 @@ from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
 from .problems import Problem
 
-__all__ = ["Trajectory", "gradient_descent", "log_steps", "STATUSES", "ImageRun", "train_image"]
+__all__ = ["Trajectory", "gradient_descent", "log_steps", "STATUSES", "ImageRun", "train_image",
+           "CheckpointInterrupt"]
 
 #: Final status of a run: reached ``tol``; loss stopped decreasing; loss NaN/inf;
 #: still decreasing when the step budget ran out.
@@ -285,9 +286,77 @@ class ImageRun:
         return {prefix + k: np.asarray(v) for k, v in self.__dict__.items() if k != "state"}
 
 
+class CheckpointInterrupt(KeyboardInterrupt):
+    """Ctrl-C during :func:`train_image` with a ``checkpoint``: the state before step ``step``
+    of ``steps`` is saved in ``path``, and the same call resumes from there."""
+
+    def __init__(self, step: int, steps: int, path):
+        self.step, self.steps, self.path = step, steps, path
+        super().__init__(f"image run interrupted at step {step} of {steps}; its checkpoint is saved in {path}, "
+                         f"and the same call resumes from step {step}")
+
+
+class _DeferredInterrupt:
+    """Within ``with``: a first Ctrl-C (SIGINT) only sets :attr:`hit`, which the loop reads
+    between two steps (a step half done leaves V updated and h not); a second one interrupts
+    at once. Outside the main thread nothing is deferred."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.hit, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                if self.hit:
+                    raise KeyboardInterrupt
+                self.hit = True
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+def _load_checkpoint(path, gamma: float, net: TwoLayerDIP, problem: Problem, steps: int):
+    """``(checkpoint, beyond)``: the checkpoint at ``path`` if there is one at a step <= ``steps``
+    (else None), and whether there is one beyond ``steps``; an error if it belongs to another
+    run (γ, θ0 or y differ)."""
+    from pathlib import Path
+
+    if path is None or not Path(path).is_file():
+        return None, False
+    ck = torch.load(path, map_location=net.V0.device, weights_only=False)
+    same = (ck.get("gamma") == gamma and tuple(ck["V"].shape) == tuple(net.V0.shape)
+            and bool(torch.equal(ck["h0"], net.h0)) and bool(torch.equal(ck["V00"], net.V0[:, :, :8]))
+            and bool(torch.equal(ck["y"], problem.y)))
+    if not same:
+        raise ValueError(f"the checkpoint {path} was written by another run (gamma, network or data "
+                         f"differ); accepted: this run's checkpoint, or none (delete the file to start afresh)")
+    return (ck, False) if int(ck["tau"]) <= steps else (None, True)
+
+
+def _save_checkpoint(path, state: dict) -> None:
+    """Write ``state`` to ``path`` atomically (never a half-written checkpoint)."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
 def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, snapshots=(),
                 dp_threshold: float | None = None, progress: bool = False,
-                return_state: bool = False) -> ImageRun:
+                return_state: bool = False, checkpoint=None, checkpoint_every: float = 300.0) -> ImageRun:
     """Gradient descent (2) on both layers of one network (9), ½-MSE loss, for ``steps`` steps.
 
     Same iterates as ``dipnb.gradient_descent(net, problem, gamma, steps, layers="both",
@@ -305,6 +374,14 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
         (:func:`discrepancy_stop` with the threshold :math:`\\tau_{dp}\\sqrt m\\,\\sigma`).
     return_state : bool
         Also attach the final :class:`dipnb.State` as ``.state`` (not saved by :meth:`ImageRun.arrays`).
+    checkpoint : path or None
+        A file where the run saves its state (h, V) and everything recorded so far, every
+        ``checkpoint_every`` seconds of wall time and on Ctrl-C, which then raises
+        :class:`CheckpointInterrupt` (a ``KeyboardInterrupt``) saying where and at which step.
+        A call that finds the checkpoint of the same run (same γ, θ0 and y) at a step <=
+        ``steps`` continues from it: an interrupted run resumes, and a finished one can be
+        continued later to more steps, with the same iterates as one uninterrupted call.
+        A checkpoint beyond ``steps`` is neither used nor overwritten.
     """
     if net.runs != 1 or problem.runs != 1:
         raise ValueError(f"train_image trains one run; got {net.runs} networks and {problem.runs} problems")
@@ -312,44 +389,79 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
         raise ValueError(f"operator acts on R^{problem.A.n} but the network outputs R^{net.n}")
     steps = check_int("steps", steps, low=0)
     check_positive("gamma", gamma)
+    check_positive("checkpoint_every", checkpoint_every)
     snaps = sorted({check_int("snapshot", int(t), low=0, high=steps) for t in snapshots})
     act, A = net.activation, problem.A
     sk = math.sqrt(net.k)
-    h = net.h0.clone()
-    V = net.V0.clone()
     y, x_bar = problem.y, problem.x_bar
     un2 = float(net.u_norm2[0])
     curves = {key: np.empty(steps + 1) for key in ("loss", "error", "residual")}
-    kept, best, best_x, dp_step, dp_x = [], math.inf, None, -1, None
+    kept, best, best_step, best_x, dp_step, dp_x = {}, math.inf, -1, None, -1, None
+    start, spent = 0, 0.0
+    ck, beyond = _load_checkpoint(checkpoint, gamma, net, problem, steps)
+    if beyond:                          # a longer run of the same problem: leave its checkpoint alone
+        checkpoint = None
+    if ck is not None:                  # the same run, continued from where it was saved
+        start, spent = int(ck["tau"]), float(ck["seconds"])
+        h, V = ck["h"], ck["V"]
+        for key in curves:
+            curves[key][:start] = ck[key][:start]
+        kept = {t: ck["kept"].get(t, np.full(net.n, np.nan, dtype=np.float32)) for t in snaps if t < start}
+        best, best_step, best_x = ck["best"], ck["best_step"], ck["best_x"]
+        dp_step, dp_x = ck["dp_step"], ck["dp_x"]
+        del ck
+    else:
+        h = net.h0.clone()
+        V = net.V0.clone()
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    for tau in tqdm(range(steps + 1), disable=not progress, desc="GD (image)", leave=False):
-        phi = act.phi(h)
-        x = torch.einsum("rnk,rk->rn", V, phi) / sk
-        res = A.A(x) - y
-        rn = res.norm().item()
-        err = (x - x_bar).norm().item()
-        curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
-        if not (math.isfinite(rn) and math.isfinite(err)):
-            raise FloatingPointError(f"the loss became non-finite at step {tau} (gamma={gamma:g} too large?)")
-        if tau in snaps:
-            kept.append(x[0].cpu().numpy().astype(np.float32))
-        if err < best:
-            best, best_step, best_x = err, tau, x[0].cpu().numpy().copy()
-        if dp_threshold is not None and dp_step < 0 and rn <= dp_threshold:
-            dp_step, dp_x = tau, x[0].cpu().numpy().copy()
-        if tau == steps:
-            break
-        r = A.A_adjoint(res)                                   # A^T grad L(Ax), shape (1, n)
-        gh = act.dphi(h) * torch.einsum("rnk,rn->rk", V, r) / sk
-        V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
-        h = h - (gamma * un2) * gh
-    sps = (time.perf_counter() - t0) / max(steps, 1)
+    last_save = t0
+
+    def save(tau):                      # the state before step tau's forward pass
+        _save_checkpoint(checkpoint, dict(
+            tau=tau, gamma=gamma, h0=net.h0, V00=net.V0[:, :, :8].clone(), y=y, h=h, V=V,
+            seconds=spent + time.perf_counter() - t0, kept=kept, best=best, best_step=best_step,
+            best_x=best_x, dp_step=dp_step, dp_x=dp_x, **{key: c[:tau].copy() for key, c in curves.items()}))
+
+    with _DeferredInterrupt() as stop:
+        for tau in tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=not progress,
+                        desc="GD (image)", leave=False):
+            if checkpoint is not None and tau > start and (
+                    stop.hit or time.perf_counter() - last_save >= checkpoint_every):
+                save(tau)
+                last_save = time.perf_counter()
+            if stop.hit:
+                if checkpoint is not None:
+                    raise CheckpointInterrupt(tau, steps, checkpoint)
+                raise KeyboardInterrupt
+            phi = act.phi(h)
+            x = torch.einsum("rnk,rk->rn", V, phi) / sk
+            res = A.A(x) - y
+            rn = res.norm().item()
+            err = (x - x_bar).norm().item()
+            curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
+            if not (math.isfinite(rn) and math.isfinite(err)):
+                raise FloatingPointError(f"the loss became non-finite at step {tau} (gamma={gamma:g} too large?)")
+            if tau in snaps:
+                kept[tau] = x[0].cpu().numpy().astype(np.float32)
+            if err < best:
+                best, best_step, best_x = err, tau, x[0].cpu().numpy().copy()
+            if dp_threshold is not None and dp_step < 0 and rn <= dp_threshold:
+                dp_step, dp_x = tau, x[0].cpu().numpy().copy()
+            if tau == steps:
+                break
+            r = A.A_adjoint(res)                                   # A^T grad L(Ax), shape (1, n)
+            gh = act.dphi(h) * torch.einsum("rnk,rn->rk", V, r) / sk
+            V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
+            h = h - (gamma * un2) * gh
+    if checkpoint is not None and steps > start:
+        save(steps)                     # the end of this call: a later call may continue from here
+    sps = (spent + time.perf_counter() - t0) / max(steps, 1)
     n = net.n
     mse = np.maximum(curves["error"], 1e-300) ** 2 / n          # PSNR from the error: MSE = ||x - x_bar||^2 / n
     out = ImageRun(curves["loss"], curves["error"], curves["residual"], 10 * np.log10(255.0 ** 2 / mse),
-                   np.array(snaps, dtype=int), np.array(kept, dtype=np.float32).reshape(len(kept), n),
+                   np.array(snaps, dtype=int), np.array([kept[t] for t in snaps], dtype=np.float32).reshape(-1, n),
                    int(best_step), best_x, int(dp_step),
                    dp_x if dp_x is not None else np.full(n, np.nan), x[0].cpu().numpy(), sps)
     if return_state:

@@ -25,7 +25,7 @@ from .._random import make_generator
 
 __all__ = ["LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting",
            "gaussian_operator", "well_conditioned_operator", "spectrum_operator", "blur_operator",
-           "blur_matrix_1d", "BOUNDARIES"]
+           "blur_matrix_1d", "gaussian_radius", "BOUNDARIES", "GAUSSIAN_TRUNCATE"]
 
 
 class LinearOperator:
@@ -186,20 +186,35 @@ def well_conditioned_operator(n: int, runs: int = 1, smin: float = 1.0, smax: fl
 
 BOUNDARIES = ("zero", "reflect", "circular")
 
+#: Where a sampled Gaussian kernel is cut, in standard deviations: the field's standard rule
+#: (``scipy.ndimage.gaussian_filter``'s default ``truncate=4.0``; deepinv's ``gaussian_blur``
+#: gives the same 9 taps at σ = 1).
+GAUSSIAN_TRUNCATE = 4.0
+
+
+def gaussian_radius(sigma: float = 1.0, truncate: float = GAUSSIAN_TRUNCATE) -> int:
+    """The radius of a sampled Gaussian kernel by scipy's rule, ``int(truncate * sigma + 0.5)``:
+    4 at σ = 1, a 9-tap kernel (``scipy.ndimage.gaussian_filter1d``, whose default boundary
+    ``mode="reflect"`` is this module's ``"reflect"``)."""
+    check_positive("sigma", sigma)
+    check_positive("truncate", truncate)
+    return int(truncate * sigma + 0.5)
+
 
 def blur_matrix_1d(size: int, sigma: float = 1.0, radius: int | None = None,
                    boundary: str = "reflect", dtype=DEFAULT_DTYPE, device="cpu") -> torch.Tensor:
     """The ``size``×``size`` matrix of a 1-D Gaussian blur.
 
     The kernel is :math:`w_j \\propto e^{-j^2/(2\\sigma^2)}`, :math:`|j| \\le` ``radius``,
-    normalised to sum 1; ``radius`` defaults to :math:`\\lceil 3\\sigma\\rceil`.
+    normalised to sum 1; ``radius`` defaults to :func:`gaussian_radius` (scipy's rule,
+    truncated at 4σ).
     ``boundary``: ``"zero"`` (pixels outside are 0), ``"reflect"`` (half-sample
     symmetric, ``d c b a | a b c d``), or ``"circular"`` (periodic).
     """
     size = check_int("size", size)
     check_positive("sigma", sigma)
     check_choice("boundary", boundary, BOUNDARIES)
-    radius = math.ceil(3 * sigma) if radius is None else check_int("radius", radius, low=0)
+    radius = gaussian_radius(sigma) if radius is None else check_int("radius", radius, low=0)
     j = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
     w = torch.exp(-j ** 2 / (2 * sigma ** 2))
     w = w / w.sum()
@@ -227,15 +242,21 @@ class GaussianBlur(LinearOperator):
     matrices from :func:`blur_matrix_1d`, applied as :math:`X \\mapsto B_H X B_W^T`.
     Its singular values are the products :math:`\\sigma_i(B_H)\\sigma_j(B_W)`, so
     :math:`\\sigma_A` and :math:`\\|A\\|` are exact and cheap even for 64×64 images.
-    The kernel size (``2 radius + 1``) and the boundary change :math:`\\sigma_A`
-    by an order of magnitude: print :attr:`sigma_min` for the choice you make.
-    For a 64×64 image and σ = 1 (``tests/test_operators.py`` checks these ranges):
+    The default ``radius`` is the field's standard sampling, :func:`gaussian_radius` (scipy's
+    ``truncate=4``: 9×9 at σ = 1), with scipy's default ``"reflect"`` boundary. The kernel size
+    (``2 radius + 1``) and the boundary change :math:`\\sigma_A` by an order of magnitude:
+    print :attr:`sigma_min` for the choice you make. For a 64×64 image and σ = 1
+    (``tests/test_operators.py`` checks these ranges):
 
-    * 3×3 kernel: 1.5e-5 (reflect), 1.5e-5 (circular), 4.4e-5 (zero);
+    * 9×9 kernel (the default) and 7×7: about 2.0e-4 to 2.1e-4 for every boundary;
     * 5×5 kernel: about 5.4e-4 for every boundary;
-    * 7×7 kernel (the default, radius ⌈3σ⌉): about 2.0e-4 for every boundary.
+    * 3×3 kernel: 1.5e-5 (reflect), 1.5e-5 (circular), 4.4e-5 (zero). Its taps [0.274,
+      0.452, 0.274] have the response 0.452 + 0.548 cos ω, which vanishes at ω = 2.54; on 64
+      points with a reflecting boundary the frequency πj/64 nearest it (j = 52, ω = 2.55) has
+      |H| = 0.0039, and σ_A = 0.0039². The 3×3 kernel is nearly singular at one frequency,
+      not smoothly ill-conditioned as a Gaussian blur is.
 
-    The paper quotes :math:`\\sigma_{\\min}(A) \\sim 10^{-5}`, which matches a 3×3 kernel;
+    The paper quotes :math:`\\sigma_{\\min}(A) \\sim 10^{-5}`, which only the 3×3 kernel gives;
     :math:`\\|A\\| \\approx 1` in every case (the kernel sums to 1).
     """
 
@@ -243,7 +264,7 @@ class GaussianBlur(LinearOperator):
                  boundary: str = "reflect", dtype=DEFAULT_DTYPE, device="cpu"):
         H, W = (check_int("shape[0]", shape[0]), check_int("shape[1]", shape[1]))
         self.shape, self.sigma, self.boundary = (H, W), sigma, boundary
-        self.radius = math.ceil(3 * sigma) if radius is None else radius
+        self.radius = gaussian_radius(sigma) if radius is None else check_int("radius", radius, low=0)
         self.BH = blur_matrix_1d(H, sigma, self.radius, boundary, dtype, device)
         self.BW = self.BH if W == H else blur_matrix_1d(W, sigma, self.radius, boundary, dtype, device)
         self.n = self.m = H * W
@@ -361,11 +382,12 @@ def spectrum_operator(m: int, n: int, kappa: float = 2.0, runs: int = 1, smin: f
     return MatrixOperator(M, singular_values=s.expand(runs, r).clone())
 
 
-def blur_operator(size: int = 64, kernel: int = 3, boundary: str = "reflect", sigma: float = 1.0,
+def blur_operator(size: int = 64, kernel: int | None = None, boundary: str = "reflect", sigma: float = 1.0,
                   dtype=DEFAULT_DTYPE, device="cpu") -> GaussianBlur:
     """The Gaussian blur of Fig 3a (standard deviation ``sigma`` = 1) on ``size``×``size`` images,
-    with a ``kernel``×``kernel`` kernel (odd) and the given boundary handling."""
-    kernel = check_int("kernel", kernel, low=1)
+    with a ``kernel``×``kernel`` kernel (odd; default: the standard sampling of
+    :func:`gaussian_radius`, 9×9 at σ = 1) and the given boundary handling."""
+    kernel = 2 * gaussian_radius(sigma) + 1 if kernel is None else check_int("kernel", kernel, low=1)
     if kernel % 2 == 0:
         raise ValueError(f"kernel must be odd (2 radius + 1), got {kernel}")
     return GaussianBlur((size, size), sigma, radius=kernel // 2, boundary=boundary, dtype=dtype,

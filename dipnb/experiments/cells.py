@@ -26,11 +26,11 @@ __all__ = ["cell_key", "run_cells", "Interrupted"]
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`run_cells`: ``saved`` of ``total`` cells are in ``cache``."""
 
-    def __init__(self, name: str, saved: int, total: int, cache):
+    def __init__(self, name: str, saved: int, total: int, cache, detail: str = ""):
         self.name, self.saved, self.total, self.cache = name, saved, total, cache
         where = f"saved in {cache}" if cache is not None else "not saved (no cache folder was given)"
-        super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}; "
-                         f"the same call resumes from there")
+        super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}"
+                         + (f"; {detail}" if detail else "") + "; the same call resumes from there")
 
 
 def cell_key(name: str, params: dict | None, cell) -> str:
@@ -73,7 +73,9 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
     except KeyboardInterrupt as e:
         if isinstance(e, Interrupted):
             raise
-        raise Interrupted(name, done, len(cells), cache) from None
+        # a cell that saves its own progress (an image run's checkpoint) says where it stopped
+        detail = str(e) if getattr(e, "path", None) is not None else ""
+        raise Interrupted(name, done, len(cells), cache, detail) from None
     return results
 
 

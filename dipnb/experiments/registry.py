@@ -40,9 +40,10 @@ __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
-#: the part of a grid that a CPU finishes in minutes; ``paper-long`` (the images): the paper's
-#: sizes at a step fixed by a stated rule, with 10^4 steps (only some experiments define them).
-RUN_PRESETS = PRESETS + ("paper-cpu", "paper-long")
+#: the part of a grid that a CPU finishes in minutes to hours; ``paper-long`` (the images): the
+#: paper's sizes at a step fixed by a stated rule, with 10^4 steps or more; ``paper-long-3x3``
+#: (Fig 3a): the same with the 3x3 blur kernel, a sensitivity run (only some experiments define them).
+RUN_PRESETS = PRESETS + ("paper-cpu", "paper-long", "paper-long-3x3")
 
 
 def current_preset() -> str:

@@ -17,7 +17,8 @@ from ._validation import check_choice, check_int, check_positive
 
 __all__ = ["loglog_slope", "loglog_fit", "width_at_probability", "condition4_probability",
            "failure_threshold", "convergence_band", "fit_decay", "psnr", "discrepancy_stop",
-           "project_paths", "wilson_interval", "bootstrap", "log10_width_at", "log10_threshold_at"]
+           "project_paths", "wilson_interval", "bootstrap", "log10_width_at", "log10_threshold_at",
+           "log10_onset_at", "failed_run_losses"]
 
 
 def loglog_fit(x, y, drop_invalid: bool = False) -> tuple[float, float]:
@@ -239,3 +240,46 @@ def log10_threshold_at(gammas, converged, level: float = 0.5):
     (``+inf`` when no failure is on the grid, NaN when no γ reaches ``level``)."""
     t = failure_threshold(gammas, np.asarray(converged, dtype=float).mean(-1), level)
     return math.log10(t) if np.isfinite(t) else t
+
+
+def log10_onset_at(gammas, converged):
+    """:math:`\log_{10}` of the first γ of the (increasing) grid at which fewer runs converge
+    than at its smallest γ: the onset of failure ("start to diverge"), for boolean outcomes
+    ``(G, runs)``. Read it where every run converges at the smallest γ (there it is the first γ
+    where some run fails); ``+inf`` when no run is lost on the grid."""
+    c = np.asarray(converged, dtype=float)
+    if c.ndim != 2 or c.shape[0] != np.size(gammas):
+        raise ValueError(f"converged must have shape (len(gammas), runs) = ({np.size(gammas)}, R), got {c.shape}")
+    return log10_threshold_at(gammas, c, float(c[0].mean()))
+
+
+def failed_run_losses(res: dict) -> dict:
+    """How the failed runs of a step-size sweep (:func:`dipnb.experiments.fig2_sweep`,
+    :func:`dipnb.experiments.gamma_threshold_sweep`) end, against their initial loss
+    :math:`\mathcal L_y(y_0) = \frac12\|y - y_0\|^2`: a run that ends far above it diverged
+    (bounded only by the sigmoid's range), one that ends below it stalled or was too slow.
+
+    Returns a dict: ``failed`` (the number of failed runs that ran), ``above`` and ``above10``
+    (the shares of them that end above, and more than 10x above, their initial loss), and per
+    cell (rows, γ) ``cell_failed``, ``cell_above`` (NaN where no run failed), ``final_median``
+    (median final loss of the failed runs) and ``initial_median`` (per row).
+    """
+    conv = np.asarray(res["converged"]).astype(bool)                  # (rows, G, R)
+    ran = np.asarray(res["ran"]).astype(bool) if "ran" in res else np.ones(conv.shape[:2], bool)
+    loss0 = 0.5 * np.asarray(res["residual0"], dtype=float) ** 2       # (rows, R)
+    loss = np.asarray(res["loss"], dtype=float)
+    failed = ~conv & ran[:, :, None]
+    ratio = loss / loss0[:, None, :]
+    above = failed & (ratio > 1)
+    n_failed = failed.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cell_above = np.where(n_failed > 0, above.sum(-1) / np.maximum(n_failed, 1), np.nan)
+    final_median = np.full(conv.shape[:2], np.nan)
+    for i, j in zip(*np.nonzero(n_failed)):
+        final_median[i, j] = float(np.median(loss[i, j][failed[i, j]]))
+    total = int(failed.sum())
+    return {"failed": total,
+            "above": float(above.sum() / total) if total else math.nan,
+            "above10": float((failed & (ratio > 10)).sum() / total) if total else math.nan,
+            "cell_failed": n_failed, "cell_above": cell_above, "final_median": final_median,
+            "initial_median": np.median(loss0, axis=1)}

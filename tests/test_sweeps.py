@@ -229,3 +229,24 @@ def test_fig1_cells_are_one_per_m_and_k(tmp_path):
     again = dipnb.experiments.fig1_sweep(**TINY1, cache=tmp_path)        # read back, same numbers
     np.testing.assert_array_equal(r["converged"], again["converged"])
     np.testing.assert_array_equal(r["stop_step"], again["stop_step"])
+
+
+def test_failed_run_losses_and_onset_on_synthetic_sweep():
+    """Failed runs ending above their initial loss are counted as such (divergence, not a
+    stall); the onset is the first gamma where a run is lost against the smallest gamma."""
+    from dipnb.analysis import failed_run_losses, log10_onset_at
+
+    conv = np.ones((1, 4, 4), bool)
+    conv[0, 2, :2] = False                   # two runs fail at the third gamma
+    conv[0, 3, :] = False                    # all fail at the fourth
+    loss = np.zeros((1, 4, 4))
+    loss[0, 2, :2] = [50.0, 0.5]             # initial loss 2: one ends 25x above, one below
+    loss[0, 3, :] = [1.0, 3.0, 30.0, 1e-3]
+    res = {"converged": conv, "loss": loss, "residual0": np.full((1, 4), 2.0), "ran": np.ones((1, 4), bool)}
+    out = failed_run_losses(res)
+    assert out["failed"] == 6
+    assert out["above"] == pytest.approx(3 / 6) and out["above10"] == pytest.approx(2 / 6)
+    np.testing.assert_allclose(out["cell_above"][0], [np.nan, np.nan, 0.5, 0.5])
+    g = 10.0 ** np.arange(4)
+    assert log10_onset_at(g, conv[0]) == 2.0
+    assert log10_onset_at(g, np.ones((4, 5), bool)) == math.inf

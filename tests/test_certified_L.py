@@ -205,3 +205,29 @@ def test_tangent_lambda_min_is_restricted_injectivity_when_k_below_n():
     ratio = (pb.A.matrix() @ z).norm(dim=1) / z.norm(dim=1)
     assert (ratio.min(1).values >= t["lambda_min"] * (1 - 1e-9)).all()
     assert (ratio.min(1).values <= t["lambda_min"] * 1.05).all()
+
+
+def test_jacobian_lipschitz_lower_is_attained_by_a_difference_of_jacobians():
+    """The lower bound on Lip(J_g) is the limit of true difference quotients of the Jacobian
+    (computed by autograd) along one neuron's row of W, and lies below the upper bound of
+    jacobian_lipschitz; so R <= radius_R_upper, and radius_R (from the upper bound) is below it."""
+    from dipnb.core.network import forward
+    from dipnb.theory.bounds import jacobian_lipschitz_lower, radius_R_upper
+    from dipnb.theory.theorem import jacobian_lipschitz, radius_R
+
+    net = dipnb.TwoLayerDIP.init(1, 4, 30, d=3, seed=2)
+    s = net.initial_state()
+    lo = float(jacobian_lipschitz_lower(net)[0])
+    un = float(net.u_norm2[0]) ** 0.5
+    jac = lambda h: torch.autograd.functional.jacobian(                       # noqa: E731
+        lambda hh: forward(hh[None], s.V, net.activation)[0], h)                  # J_h, (n, k)
+    j = int((s.V[0].norm(dim=0) * net.activation.d2phi(s.h[0]).abs()).argmax())
+    t = 1e-6
+    h1 = s.h[0].clone()
+    h1[j] += t * un
+    # J_W = J_h (x) u^T, so ||J_W(theta_1) - J_W(theta_0)|| = ||J_h(h_1) - J_h(h_0)|| ||u||
+    quotient = float(torch.linalg.matrix_norm(jac(h1) - jac(s.h[0]), ord=2)) * un / t
+    assert quotient == pytest.approx(lo, rel=1e-4)
+    assert lo < float(jacobian_lipschitz(net, "W")[0]) < float(jacobian_lipschitz(net, "both", radius=1.0)[0])
+    for layers in ("W", "both"):
+        assert float(radius_R(net, layers)[0]) < float(radius_R_upper(net, layers)[0])

@@ -18,7 +18,8 @@ from .._validation import check_layers, check_positive
 from ..core.network import State, TwoLayerDIP, forward
 from ..core.problems import Problem
 
-__all__ = ["SUP_PHI", "certified_L", "hessian_lower_bound", "tangent_lambda_min"]
+__all__ = ["SUP_PHI", "certified_L", "hessian_lower_bound", "tangent_lambda_min", "jacobian_lipschitz_lower",
+           "radius_R_upper"]
 
 
 def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
@@ -154,3 +155,40 @@ def tangent_lambda_min(net: TwoLayerDIP, problem: Problem, state: State | None =
         ranks.append(r)
         lams.append(sv[r - 1] if sv.numel() >= r else torch.zeros((), dtype=sv.dtype))
     return {"rank": torch.tensor(ranks), "lambda_min": torch.stack(lams)}
+
+
+def jacobian_lipschitz_lower(net: TwoLayerDIP, state: State | None = None) -> torch.Tensor:
+    r"""A rigorous *lower* bound on :math:`\mathrm{Lip}_{B(\theta, r)}(\mathcal J_g)` at ``state``
+    (default θ0), for any radius r > 0 and whether W alone or both layers are trained; shape (R,).
+
+    Move W along :math:`E_j = e_j u^\top/\|u\|` (unit Frobenius norm), so that only
+    :math:`h_j` changes, by :math:`t\|u\|`. Applied to the direction :math:`E_j`, the
+    Jacobian is :math:`\mathcal J_g(\theta)E_j = v_j\phi'(h_j)\|u\|/\sqrt k`, hence
+
+    .. math:: \frac{\|\mathcal J_g(\theta + tE_j) - \mathcal J_g(\theta)\|}{t} \ge
+              \frac{\|v_j\|\,\|u\|\,|\phi'(h_j + t\|u\|) - \phi'(h_j)|}{t\sqrt k}
+              \xrightarrow[t\to0]{} \frac{\|v_j\|\,\|u\|^2|\phi''(h_j)|}{\sqrt k},
+
+    and every quotient with :math:`t \le r` is at most the Lipschitz constant on the ball. The
+    bound is the largest of these limits over the neurons j. Against the upper bound of
+    :func:`dipnb.jacobian_lipschitz` it shows how much the radius R of (5) could grow with a
+    sharper constant (:func:`radius_R_upper`).
+    """
+    s = net.initial_state() if state is None else state
+    act, k = net.activation, net.k
+    act.require_A3("the lower bound on the Lipschitz constant of the Jacobian")
+    u2 = net.u_norm2
+    per = s.V.norm(dim=1) * act.d2phi(s.h).abs()                 # (R, k): ||v_j|| |phi''(h_j)|
+    return u2 * per.max(dim=1).values / math.sqrt(k)
+
+
+def radius_R_upper(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
+    r"""An upper bound on the radius R of (5), :math:`R \le \sigma_0/(2\,\mathrm{Lip}_{\rm low})`, with
+    :math:`\mathrm{Lip}_{\rm low}` of :func:`jacobian_lipschitz_lower` (a lower bound on the
+    Lipschitz constant of the Jacobian on any ball around θ0); shape (R,). Condition (4),
+    :math:`R' < R`, fails for *every* admissible Lipschitz constant once :math:`R'` exceeds it."""
+    check_layers(layers)
+    s0 = net.sigma_min_jacobian(layers=layers) if sigma0 is None else sigma0
+    if layers == "V":
+        return torch.full_like(s0, math.inf)
+    return s0 / (2 * jacobian_lipschitz_lower(net))

@@ -5,14 +5,17 @@ The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :m
 (resumable cells keyed by a hash of their parameters), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
-:mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07), :mod:`.images` (08, 09).
+:mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07), :mod:`.images` (08, 09), and
+:mod:`.audit` (the findings page: each experiment against the theorem's hypotheses).
 Importing this package registers them all.
 """
+from .audit import AUDIT_PRESETS, audit_hypotheses
 from .cells import Interrupted, cell_key, run_cells
 from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
 from .fig1 import FIG1_PRESETS, fig1_sweep
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
-from .images import FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, load_image, step_size
+from .images import (FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, image_setting, load_image,
+                     step_size)
 from .paper import PAPER
 from .registry import (EXPERIMENTS, PRESETS, RUN_PRESETS, Experiment, current_preset, get,
                        log10_grid, register, run)
@@ -33,4 +36,5 @@ __all__ = [
     "SCALING_PRESETS", "condition4_sweep", "width_scaling", "FIG1_PRESETS", "fig1_sweep",
     "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "fig2_sweep", "gamma_threshold_sweep",
     "FIG3A_PRESETS", "FIG3B_PRESETS", "IMAGE_SOURCES", "fig3a", "fig3b", "load_image", "step_size",
+    "image_setting", "AUDIT_PRESETS", "audit_hypotheses",
 ]

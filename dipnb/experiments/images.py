@@ -54,7 +54,7 @@ from .cells import cell_key, run_cells
 from .registry import register_study
 
 __all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
-           "FIG3B_PRESETS"]
+           "FIG3B_PRESETS", "image_setting"]
 
 
 #: Real photographs that ship inside an installed dependency (matplotlib's sample data),
@@ -197,6 +197,27 @@ def _setup(size, k, image, seed, device):
     return x_bar, net
 
 
+def _unit_noise(n: int, seed: int, device) -> torch.Tensor:
+    """The noise draw of the image studies, at standard deviation 1 (scaled per noise level)."""
+    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
+    return torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
+
+
+def image_setting(which: str, size: int = 64, k: int = 10_000, image: str = "hopper", kernel: int = 9,
+                  boundary: str = "reflect", seed: int = 0, device="cpu"):
+    """The network, operator, image and unit noise of an image study, as the study draws them:
+    ``(net, A, x_bar, z)`` for ``which`` = ``"fig3a"`` (the blur of ``kernel`` and ``boundary``)
+    or ``"fig3b"`` (the well-conditioned operator, seed ``seed + 2``); the noise of level σ is
+    ``σ z``. One home for these draws: :func:`fig3a`, :func:`fig3b` and the audit of the
+    theorem's hypotheses (:mod:`dipnb.experiments.audit`) all call it."""
+    check_choice("which", which, ("fig3a", "fig3b"))
+    x_bar, net = _setup(size, k, image, seed, device)
+    n = size * size
+    A = (blur_operator(size, kernel, boundary, device=device) if which == "fig3a"
+         else well_conditioned_operator(n, seed=seed + 2, device=device))
+    return net, A, x_bar, _unit_noise(n, seed, device)
+
+
 def _checkpoint(cache, name: str, params: dict, cell):
     """Where an image run keeps its checkpoint: ``checkpoints/`` beside the sweep's cache folder,
     keyed by everything but the step budget, so that a later call with more steps continues it."""
@@ -226,11 +247,8 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
     size, k, steps = check_int("size", size, low=4), check_int("k", k), check_int("steps", steps, low=0)
     steps0 = steps if steps_noiseless is None else check_int("steps_noiseless", steps_noiseless, low=0)
     noise_stds = [float(check_positive("noise_std", s, allow_zero=True)) for s in noise_stds]
-    x_bar, net = _setup(size, k, image, seed, device)
-    A = blur_operator(size, kernel, boundary, device=device)
+    net, A, x_bar, z = image_setting("fig3a", size, k, image, kernel, boundary, seed, device)
     n = size * size
-    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
-    z = torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
     s_max = max(noise_stds)
 
     def setup_cell(_):
@@ -304,11 +322,9 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     """
     size, k, steps = check_int("size", size, low=4), check_int("k", k), check_int("steps", steps, low=0)
     check_positive("noise_std", noise_std)
-    x_bar, net = _setup(size, k, image, seed, device)
+    net, A, x_bar, z = image_setting("fig3b", size, k, image, seed=seed, device=device)
     n = size * size
-    A = well_conditioned_operator(n, seed=seed + 2, device=device)
-    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
-    eps = noise_std * torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
+    eps = noise_std * z
     pb = Problem(A, x_bar, eps)
     clean = Problem(A, x_bar, torch.zeros_like(eps))
 

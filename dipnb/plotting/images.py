@@ -160,6 +160,12 @@ def _full_grid(n_snaps: int, max_cols: int = 5) -> tuple[int, int]:
     return 0, 2
 
 
+def _short(v: float) -> str:
+    """A time ωτ in at most 4 characters where it can: two significant digits below 100,
+    the integer above (no exponent: ``5.9e+02`` reads as 586)."""
+    return f"{v:.2g}" if abs(v) < 100 else f"{v:.0f}"
+
+
 def plot_fig3b(res: dict, max_images: int = 8):
     """The paper's Fig 3b: the observation y, then x_τ at increasing τ, with PSNR; the last
     panel is the ground truth. The grid has no blank cell: up to ``max_images`` snapshots,
@@ -171,8 +177,9 @@ def plot_fig3b(res: dict, max_images: int = 8):
     x_bar = res["x_bar"]
     imgs = [res["y"]] + [snaps[j] for j in keep] + [x_bar]
     w = _omega(res)
-    titles = ["observation y"] + [f"τ = {int(steps[j])} (ωτ = {w * steps[j]:.2g})\n{psnr(snaps[j], x_bar):.1f} dB"
-                                  for j in keep]
+    # "τ = 10000 (ωτ = 5.9e+02)" was wider than a panel and overlapped its neighbour
+    titles = ["observation y"] + [f"τ = {int(steps[j])}, ωτ = {_short(w * steps[j])}\n"
+                                  f"{psnr(snaps[j], x_bar):.1f} dB" for j in keep]
     titles += ["ground truth x̄"]
     fig = plot_image_grid(imgs, titles, ncols=ncols, vmin=0, vmax=255, size=2.0)
     return fig

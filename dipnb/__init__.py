@@ -38,9 +38,9 @@ from .theory.corollary import (condition4_ratio, constants_for_width, corollary_
                                corollary_width, critical_width)
 from .theory.kl import check_kl_inequality, kl_ratio, numeric_inverse, numeric_Psi, sublevel_samples
 from .theory.linear import effective_step, landweber
-from .theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm,
-                             hessian_parts, jacobian_lipschitz, nu1, nu2, nu_profile, radius_R,
-                             sigma_min_nonzero_jacobian, theorem_quantities)
+from .theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_extremes,
+                             hessian_norm, hessian_parts, jacobian_lipschitz, nu1, nu2, nu_profile,
+                             radius_R, sigma_min_nonzero_jacobian, theorem_quantities)
 
 
 __all__ = [

@@ -53,6 +53,21 @@ def test_nu1_nu2():
     assert math.isclose(dipnb.nu1(1 / (2 * L), L), 2.0)
 
 
+def explicit_hessian(net, pb, r, layers):
+    """The Hessian of run r in theta = (V, W), restricted to the trained layers, by autograd."""
+    a, M, y = net.activation, pb.A.matrix(), pb.y
+
+    def f(V, W):
+        x = V @ a.phi(W @ net.u[r]) / math.sqrt(net.k)
+        return 0.5 * ((M[r] @ x - y[r]) ** 2).sum()
+    H = torch.autograd.functional.hessian(f, (net.V0[r], net.W0[r]))
+    pV, pW = net.V0[r].numel(), net.W0[r].numel()
+    full = torch.cat([torch.cat([H[0][0].reshape(pV, pV), H[0][1].reshape(pV, pW)], 1),
+                      torch.cat([H[1][0].reshape(pW, pV), H[1][1].reshape(pW, pW)], 1)], 0)
+    sl = {"V": slice(0, pV), "W": slice(pV, pV + pW), "both": slice(0, pV + pW)}[layers]
+    return full[sl, sl]
+
+
 @pytest.mark.parametrize("layers", ["W", "V", "both"])
 def test_hessian_norm_matches_explicit_hessian_in_theta(layers):
     """Power iteration in the reduced (a, V) coordinates equals the top |eigenvalue|
@@ -61,18 +76,70 @@ def test_hessian_norm_matches_explicit_hessian_in_theta(layers):
     A = dipnb.gaussian_operator(2, 3, runs=2, seed=4)
     pb = dipnb.Problem.make(A, seed=5)
     est = dipnb.hessian_norm(net, pb, layers=layers, iters=500)
-    a, M, y = net.activation, A.matrix(), pb.y
     for r in range(2):
-        def f(V, W):
-            x = V @ a.phi(W @ net.u[r]) / math.sqrt(net.k)
-            return 0.5 * ((M[r] @ x - y[r]) ** 2).sum()
-        H = torch.autograd.functional.hessian(f, (net.V0[r], net.W0[r]))
-        pV, pW = net.V0[r].numel(), net.W0[r].numel()
-        full = torch.cat([torch.cat([H[0][0].reshape(pV, pV), H[0][1].reshape(pV, pW)], 1),
-                          torch.cat([H[1][0].reshape(pW, pV), H[1][1].reshape(pW, pW)], 1)], 0)
-        sl = {"V": slice(0, pV), "W": slice(pV, pV + pW), "both": slice(0, pV + pW)}[layers]
-        top = torch.linalg.eigvalsh(full[sl, sl]).abs().max()
+        top = torch.linalg.eigvalsh(explicit_hessian(net, pb, r, layers)).abs().max()
         assert math.isclose(est[r].item(), top.item(), rel_tol=1e-6)
+
+
+def far_problem(net, scale):
+    """Problems whose x_bar is ``scale`` times a N(0, I) draw: the larger the residual, the
+    larger the residual (indefinite) part of the Hessian."""
+    A = dipnb.gaussian_operator(2, net.n, runs=net.runs, seed=4)
+    pb = dipnb.Problem.make(A, seed=5)
+    return dipnb.Problem(A, scale * pb.x_bar, pb.noise)
+
+
+@pytest.mark.parametrize("layers", ["W", "both"])
+@pytest.mark.parametrize("scale, d", [(1.0, 1), (30.0, 4)])
+def test_hessian_extremes_match_explicit_hessian(layers, scale, d):
+    """Both ends of the spectrum, signed, against eigvalsh of the explicit Hessian in theta,
+    on indefinite Hessians: lambda_min < 0, never -lambda_max, and with scale 30 (a large
+    residual) some run has |lambda_min| > lambda_max, where hessian_norm is |lambda_min|."""
+    net = dipnb.TwoLayerDIP.init(runs=3, n=3, k=6, d=d, seed=3)
+    pb = far_problem(net, scale)
+    lam_max, lam_min = dipnb.hessian_extremes(net, pb, layers=layers)
+    assert lam_max.dtype == lam_min.dtype == torch.float64
+    assert lam_max.shape == lam_min.shape == (3,)
+    ev = torch.stack([torch.linalg.eigvalsh(explicit_hessian(net, pb, r, layers)) for r in range(3)])
+    top, bottom = ev[:, -1], ev[:, 0]
+    assert (bottom < -1e-3).all()                                   # indefinite
+    assert not torch.allclose(bottom, -top, rtol=1e-2)              # lambda_min is not -lambda_max
+    torch.testing.assert_close(lam_max, top, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(lam_min, bottom, rtol=1e-9, atol=1e-12)
+    if scale > 1:
+        assert (-bottom > top).any()           # there the norm is |lambda_min|, not lambda_max
+        norm = dipnb.hessian_norm(net, pb, layers=layers, iters=500)
+        torch.testing.assert_close(norm, torch.maximum(lam_max, -lam_min), rtol=1e-3, atol=0.0)
+
+
+@pytest.mark.parametrize("d", [1, 4])
+def test_hessian_extremes_semi_definite_and_partial(d):
+    """At a zero residual the Hessian is Gauss-Newton: positive definite in (a, V) when k <= m,
+    so lambda_min > 0 for d = 1 and 0 for d = 4 (the directions of W orthogonal to u). With
+    fewer Lanczos steps than coordinates the Ritz values lie inside [lambda_min, lambda_max]."""
+    net = dipnb.TwoLayerDIP.init(runs=2, n=3, k=2, d=d, seed=6)
+    A = dipnb.gaussian_operator(3, 3, runs=2, seed=7)
+    pb = dipnb.Problem(A, net.forward(), torch.zeros(2, 3, dtype=torch.float64))
+    lam_max, lam_min = dipnb.hessian_extremes(net, pb, layers="W")
+    ev = torch.stack([torch.linalg.eigvalsh(explicit_hessian(net, pb, r, "W")) for r in range(2)])
+    torch.testing.assert_close(lam_max, ev[:, -1], rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(lam_min, ev[:, 0], rtol=1e-9, atol=1e-12)
+    assert (lam_min > 1e-6).all() if d == 1 else (lam_min.abs() <= 1e-12).all()
+    big = dipnb.TwoLayerDIP.init(runs=2, n=3, k=30, d=d, seed=6)
+    pb = far_problem(big, 3.0)
+    part_max, part_min = dipnb.hessian_extremes(big, pb, layers="both", iters=4)
+    ev = torch.stack([torch.linalg.eigvalsh(explicit_hessian(big, pb, r, "both")) for r in range(2)])
+    assert (part_max <= ev[:, -1] * (1 + 1e-12)).all() and (part_min >= ev[:, 0] * (1 + 1e-12)).all()
+    assert (part_max > 0.5 * ev[:, -1]).all()                       # and not vacuous
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(iters=0), "iters must be an integer >= 1"),
+                                           (dict(seed=-1), "seed must be an integer >= 0"),
+                                           (dict(layers="U"), "accepted: \\['W', 'V', 'both'\\]")])
+def test_hessian_extremes_rejects_bad_input(kwargs, match):
+    net = dipnb.TwoLayerDIP.init(runs=1, n=2, k=3, seed=0)
+    with pytest.raises(ValueError, match=match):
+        dipnb.hessian_extremes(net, far_problem(net, 1.0), **kwargs)
 
 
 def test_L_eq10_formula():

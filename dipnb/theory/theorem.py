@@ -34,7 +34,7 @@ from ..core.network import State, TwoLayerDIP, forward, jacobian_gram
 from ..core.problems import Problem
 
 __all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "nu_profile", "L_eq10", "hessian_norm",
-           "hessian_parts", "estimate_L", "TheoremIII1", "theorem_quantities",
+           "hessian_extremes", "hessian_parts", "estimate_L", "TheoremIII1", "theorem_quantities",
            "sigma_min_nonzero_jacobian", "dist_to_sigma_prime"]
 
 
@@ -159,6 +159,36 @@ def L_eq10(A_norm, residual_norm, n: int, k: int, const: float = 1.0):
     return const * (A_norm ** 2 * n / k + A_norm * residual_norm * math.sqrt(n / k))
 
 
+def _hessian_operator(net: TwoLayerDIP, problem: Problem, state: State | None, layers: str,
+                      loss: Loss | str):
+    """``(hvp, start)``: the Hessian-vector product of :func:`hessian_norm`'s coordinates, on
+    (R, D) tensors (D trained coordinates per run; the runs do not interact), and ``start(seed)``,
+    a standard normal (R, D) vector."""
+    check_layers(layers)
+    loss = get_loss(loss)
+    s = net.initial_state() if state is None else state
+    un = net.u_norm2.sqrt()[:, None]
+    a = torch.zeros_like(s.h, requires_grad=layers in ("W", "both"))
+    V = s.V.detach().clone().requires_grad_(layers in ("V", "both"))
+    params = [p for p in (a, V) if p.requires_grad]
+    total = loss.value(problem.A.A(forward(s.h.detach() + un * a, V, net.activation)), problem.y).sum()
+    grads = torch.autograd.grad(total, params, create_graph=True)
+    R, sizes = s.h.shape[0], [p[0].numel() for p in params]
+
+    def hvp(v: torch.Tensor) -> torch.Tensor:
+        parts = torch.split(v, sizes, dim=1)
+        dot = sum((gi * vi.reshape(gi.shape)).sum() for gi, vi in zip(grads, parts))
+        Hv = torch.autograd.grad(dot, params, retain_graph=True)
+        return torch.cat([h.reshape(R, -1) for h in Hv], dim=1).detach()
+
+    def start(seed: int) -> torch.Tensor:
+        g = torch.Generator(device=s.h.device).manual_seed(seed)
+        return torch.cat([torch.randn(p.shape, dtype=p.dtype, device=p.device, generator=g).reshape(R, -1)
+                          for p in params], dim=1)
+
+    return hvp, start
+
+
 def hessian_norm(net: TwoLayerDIP, problem: Problem, state: State | None = None, layers: str = "W",
                  loss: Loss | str = "mse", iters: int = 100, seed: int = 0) -> torch.Tensor:
     """Largest absolute eigenvalue of the Hessian of :math:`\\theta \\mapsto \\mathcal L_y(Ag(u,\\theta))`
@@ -167,38 +197,95 @@ def hessian_norm(net: TwoLayerDIP, problem: Problem, state: State | None = None,
     The loss depends on W only through :math:`h = Wu`; writing
     :math:`h = h_\\tau + \\|u\\| a` the Hessian in (a, V) has the same non-zero
     spectrum as the Hessian in θ = (V, W), at the cost of a (k + nk)-vector.
+    Where the Hessian is indefinite this is :math:`\\max(\\lambda_{\\max}, -\\lambda_{\\min})`,
+    an upper bound of :math:`\\lambda_{\\max}`: :func:`hessian_extremes` gives both, signed.
     """
-    check_layers(layers)
     iters = check_int("iters", iters)
-    loss = get_loss(loss)
-    s = net.initial_state() if state is None else state
-    un = net.u_norm2.sqrt()[:, None]
-    y = problem.y
-    act = net.activation
-
-    a = torch.zeros_like(s.h, requires_grad=layers in ("W", "both"))
-    V = s.V.detach().clone().requires_grad_(layers in ("V", "both"))
-    params = [p for p in (a, V) if p.requires_grad]
-
-    def total(a, V):
-        return loss.value(problem.A.A(forward(s.h.detach() + un * a, V, act)), y).sum()
-
-    grads = torch.autograd.grad(total(a, V), params, create_graph=True)
-    g = torch.Generator(device=s.h.device).manual_seed(seed)
-    vecs = [torch.randn(p.shape, dtype=p.dtype, device=p.device, generator=g) for p in params]
-
-    def per_run_norm(vs):
-        return torch.sqrt(sum((v.reshape(v.shape[0], -1) ** 2).sum(1) for v in vs))
-
-    lam = torch.zeros(s.h.shape[0], dtype=s.h.dtype, device=s.h.device)
+    hvp, start = _hessian_operator(net, problem, state, layers, loss)
+    v = start(seed)
     for _ in range(iters):
-        nrm = per_run_norm(vecs)
-        vecs = [v / nrm.reshape(-1, *([1] * (v.ndim - 1))) for v in vecs]
-        dot = sum((gi * vi).sum() for gi, vi in zip(grads, vecs))
-        Hv = torch.autograd.grad(dot, params, retain_graph=True)
-        lam = per_run_norm(Hv)
-        vecs = [h.detach() for h in Hv]
-    return lam.detach()
+        v = v / v.norm(dim=1, keepdim=True)
+        v = hvp(v)
+    return v.norm(dim=1)
+
+
+def hessian_extremes(net: TwoLayerDIP, problem: Problem, state: State | None = None, layers: str = "W",
+                     loss: Loss | str = "mse", iters: int = 60, seed: int = 0):
+    """Largest and smallest eigenvalues of the Hessian of
+    :math:`\\theta \\mapsto \\mathcal L_y(Ag(u,\\theta))` at ``state`` (default θ0), signed.
+
+    :func:`hessian_norm` is :math:`\\max(\\lambda_{\\max}, -\\lambda_{\\min})`, which is
+    :math:`\\lambda_{\\max}` only where the Hessian is positive semi-definite. Gradient descent
+    on a quadratic is stable iff :math:`0 \\le \\gamma\\lambda < 2` for every eigenvalue λ:
+    :math:`\\gamma\\lambda_{\\max} < 2` limits γ, a :math:`\\lambda_{\\min} < 0` does not.
+    Lanczos with full reorthogonalisation on the Hessian-vector products of
+    :func:`hessian_norm` (coordinates (a, V)), batched over runs: the extreme Ritz values lie
+    in :math:`[\\lambda_{\\min}, \\lambda_{\\max}]`, converge to its ends as ``iters`` grows,
+    and are exact to round-off once ``iters`` reaches the D trained coordinates of a run (k
+    for ``"W"``, nk for ``"V"``, k + nk for ``"both"``). With W trained and d > 1, the
+    k(d - 1) directions of W that leave :math:`h = Wu` unchanged have zero curvature: then
+    :math:`\\lambda_{\\min} \\le 0 \\le \\lambda_{\\max}` (the Hessian in θ = (V, W)).
+
+    Parameters
+    ----------
+    net, problem : TwoLayerDIP, Problem
+        R runs.
+    state : State, optional
+        Where to evaluate the Hessian (default θ0).
+    layers : {"W", "V", "both"}
+        The trained layers.
+    loss : Loss or str
+        Default ``"mse"`` (the ½-MSE).
+    iters : int
+        Lanczos steps (>= 1), capped at D.
+    seed : int
+        Seed (>= 0) of the starting vector.
+
+    Returns
+    -------
+    lam_max, lam_min : Tensor, shape (R,), float64
+    """
+    iters = check_int("iters", iters)
+    seed = check_int("seed", seed, low=0)
+    hvp, start = _hessian_operator(net, problem, state, layers, loss)
+    v = start(seed)
+    R, D = v.shape
+    steps = min(iters, D)
+    eps = torch.finfo(v.dtype).eps
+
+    def orthogonalise(w, Q):                          # twice is enough (Kahan-Parlett)
+        for _ in range(2):
+            w = w - torch.einsum("rj,rjd->rd", torch.einsum("rjd,rd->rj", Q, w), Q)
+        return w
+
+    Q = torch.zeros(R, steps, D, dtype=v.dtype, device=v.device)
+    alpha = torch.zeros(R, steps, dtype=v.dtype, device=v.device)
+    beta = torch.zeros(R, max(steps - 1, 0), dtype=v.dtype, device=v.device)
+    scale = torch.zeros(R, dtype=v.dtype, device=v.device)
+    q = v / v.norm(dim=1, keepdim=True)
+    for j in range(steps):
+        Q[:, j] = q
+        w = hvp(q)
+        alpha[:, j] = (w * q).sum(1)
+        if j + 1 == steps:
+            break
+        w = orthogonalise(w, Q[:, :j + 1])
+        b = w.norm(dim=1)
+        scale = torch.maximum(scale, torch.maximum(alpha[:, j].abs(), b))
+        # an invariant subspace is exhausted: go on from a fresh direction, uncoupled (β = 0)
+        lost = b <= 100 * eps * scale
+        if lost.any():
+            z = orthogonalise(start(seed + 1 + j), Q[:, :j + 1])
+            w = torch.where(lost[:, None], z, w)
+            b = torch.where(lost, torch.zeros_like(b), b)
+        q = w / w.norm(dim=1, keepdim=True)
+        beta[:, j] = b
+    T = torch.diag_embed(alpha) + torch.diag_embed(beta, 1) + torch.diag_embed(beta, -1)
+    ritz = torch.linalg.eigvalsh(T.to(torch.float64))
+    lam_max, lam_min = ritz[:, -1], ritz[:, 0]
+    if layers != "V" and net.d > 1:                  # the directions of W orthogonal to u
+        lam_max, lam_min = lam_max.clamp(min=0.0), lam_min.clamp(max=0.0)
+    return lam_max, lam_min
 
 
 def hessian_parts(net: TwoLayerDIP, problem: Problem, state: State | None = None) -> dict:

@@ -2,7 +2,9 @@ r"""Certified bounds for Theorem III.1 on the two-layer network (9), hidden laye
 
 * :func:`certified_L`: upper bounds on the L of Theorem III.1 (the Hessian norms sampled by
   :func:`dipnb.hessian_norm` and :func:`dipnb.estimate_L` are *lower* estimates and cannot
-  certify :math:`\gamma \le 1/L`);
+  certify :math:`\gamma \le 1/L`): ``L_global`` everywhere; ``L_descent`` on the segments
+  between iterates, which is the theorem's L under an assumption on the paper's proof
+  (stated there);
 * :func:`hessian_lower_bound`: a rigorous lower bound on the Hessian norm, of order
   :math:`\sigma_0^2\|A\|^2`, which no bound of order n/k (eq. 10) can stay above for large k;
 * :func:`tangent_lambda_min`: :math:`\lambda_{\min}(A; T)` of A-5 and (8) on the tangent space of
@@ -67,9 +69,19 @@ def certified_L(net: TwoLayerDIP, problem: Problem, state: State | None = None) 
       \le (1 + \gamma G)\|r_\tau\| \le 2\|r_0\|` (:math:`\mathrm{Lip}(g)^2\|A\|^2 \le G`,
       :math:`\gamma G \le 1`), so the Hessian norm is :math:`\le L_{\rm descent}` there, the descent
       lemma gives :math:`F(\theta_{\tau+1}) \le F(\theta_\tau)`, i.e. :math:`\|r_{\tau+1}\| \le \|r_0\|`.
-      The descent-lemma and gradient-difference steps of a gradient-descent proof only use
-      the Hessian on these segments. (The factor 2 is for the segments: at the iterates
-      themselves :math:`\|r_\tau\| \le \|r_0\|`.)
+      (The factor 2 is for the segments: at the iterates themselves
+      :math:`\|r_\tau\| \le \|r_0\|`.)
+
+    **Assumption** (not proved here). That ``L_descent`` certifies :math:`\gamma \le 1/L` for
+    Theorem III.1 assumes that the theorem's proof uses L only through the Hessian on the
+    segments :math:`[\theta_\tau, \theta_{\tau+1}]` between consecutive iterates (the
+    descent lemma and differences of gradients), as the standard gradient-descent argument
+    does. The paper defers its proof to its reference [17] (Buskulic, Fadili, Quéau, HAL
+    preprint 04496435), which was not examined here. If that proof used L on a larger set
+    (the ball :math:`B(\theta_0, R')`, the convex hull of the iterates), ``L_descent`` would
+    not be certified for it; ``L_global`` would, being a Lipschitz constant of
+    :math:`\nabla F` everywhere. What is proved above (both bounds, on their sets) does not
+    depend on this assumption.
 
     Returns
     -------

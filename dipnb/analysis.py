@@ -243,7 +243,7 @@ def log10_threshold_at(gammas, converged, level: float = 0.5):
 
 
 def log10_onset_at(gammas, converged):
-    """:math:`\log_{10}` of the first γ of the (increasing) grid at which fewer runs converge
+    """:math:`\\log_{10}` of the first γ of the (increasing) grid at which fewer runs converge
     than at its smallest γ: the onset of failure ("start to diverge"), for boolean outcomes
     ``(G, runs)``. Read it where every run converges at the smallest γ (there it is the first γ
     where some run fails); ``+inf`` when no run is lost on the grid."""
@@ -256,7 +256,7 @@ def log10_onset_at(gammas, converged):
 def failed_run_losses(res: dict) -> dict:
     """How the failed runs of a step-size sweep (:func:`dipnb.experiments.fig2_sweep`,
     :func:`dipnb.experiments.gamma_threshold_sweep`) end, against their initial loss
-    :math:`\mathcal L_y(y_0) = \frac12\|y - y_0\|^2`: a run that ends far above it diverged
+    :math:`\\mathcal L_y(y_0) = \\frac12\\|y - y_0\\|^2`: a run that ends far above it diverged
     (bounded only by the sigmoid's range), one that ends below it stalled or was too slow.
 
     Returns a dict: ``failed`` (the number of failed runs that ran), ``above`` and ``above10``

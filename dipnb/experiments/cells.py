@@ -29,8 +29,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, name: str, saved: int, total: int, cache, detail: str = ""):
         self.name, self.saved, self.total, self.cache = name, saved, total, cache
         where = f"saved in {cache}" if cache is not None else "not saved (no cache folder was given)"
-        super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}"
-                         + (f"; {detail}" if detail else "") + "; the same call resumes from there")
+        super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}; "
+                         + (detail if detail else "the same call resumes from there"))
 
 
 def cell_key(name: str, params: dict | None, cell) -> str:

@@ -156,8 +156,8 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["thresh
     """The unshown step-size experiment from :func:`dipnb.experiments.gamma_threshold_sweep`.
 
     Left: fraction of runs that converged against γ, one line per width k, and the
-    paper's :math:`10^{1.6}`. Right: against k, the measured failure threshold (where half
-    the runs fail, and the onset, where 10% do) and the
+    paper's :math:`10^{1.6}`. Right: against k, the measured failure thresholds (where the first
+    run fails, where 10% do and where half do) and the
     step sizes the theory allows: :math:`1/L_0` and :math:`2/L_0` (measured Hessian norm at
     :math:`\\theta_0`), :math:`1/L` by the estimate (10) with constant 1, and the linearised
     critical step :math:`2/(C_{\\phi'}^2\\|A\\|^2)` (medians over runs)."""
@@ -181,6 +181,10 @@ def plot_gamma_threshold(res: dict, paper_threshold: float = 10 ** PAPER["thresh
     onset = np.array([failure_threshold(g, f, 0.9) for f in res["frac_conv"]])
     a1.plot(ks, np.where(np.isfinite(onset), onset, np.nan), "s--", color="C3", mfc="none",
             label="measured: 10% fail from")
+    # the paper's reading, 'start to diverge': the first failure, where every run converges at small γ
+    first = np.array([failure_threshold(g, f, f[0]) if f[0] == 1 else np.nan for f in res["frac_conv"]])
+    a1.plot(ks, np.where(np.isfinite(first), first, np.nan), "v:", color="C3",
+            label="measured: the first run fails at")
     for val, lab, st in ((1 / res["L0"], r"$1/L_0$", "--"), (2 / res["L0"], r"$2/L_0$", "-."),
                          (1 / res["L_eq10"], r"$1/L$ by (10), const. 1", ":"),
                          (res["gamma_lin"], r"$2/(C_{\phi'}^2\|A\|^2)$", "-")):

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
-           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "decide", "decide_direction"]
+           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "DEPENDS", "decide",
+           "decide_direction", "Reading", "settle", "verdict_kind"]
 
 #: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
 AGREES = "agrees"
@@ -20,6 +21,9 @@ ERRATUM = "erratum"                    # a slip in the statement, not a claim ab
 VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND, ERRATUM)
 #: What a finding rests on: a derivation in the book, a measurement, or a choice of ours.
 STATUSES = ("proved", "numerical", "depends on our choices")
+#: The status of a claim whose verdict changes between reasonable readings of our own choices
+#: (rule 9), or that rests on a choice of ours the paper leaves open.
+DEPENDS = STATUSES[2]
 
 
 def decide(measured, paper, tolerance: float, interval=None, resolution: float = 0.0) -> str:
@@ -45,7 +49,8 @@ def decide(measured, paper, tolerance: float, interval=None, resolution: float =
     return DISAGREES
 
 
-def decide_direction(values, intervals=None, decreasing: bool = True, resolution: float = 0.0) -> str:
+def decide_direction(values, intervals=None, decreasing: bool = True, resolution: float = 0.0,
+                     reversed_steps=()) -> str:
     """The verdict on a claim of direction ("γ gets smaller as n grows") over an ordered list.
 
     ``values`` are the point estimates in the claimed order, ``intervals`` their ``(low,
@@ -53,8 +58,10 @@ def decide_direction(values, intervals=None, decreasing: bool = True, resolution
     (widened by half the grid ``resolution``) and no step goes the other way by more than
     its intervals; :data:`DISAGREES` when some step goes significantly the other way, or the
     last is significantly on the wrong side of the first; :data:`WITHIN` otherwise (the
-    estimates may follow the claim but the intervals overlap). Fewer than two finite values:
-    :data:`NOT_TESTABLE`.
+    estimates may follow the claim but the intervals overlap). ``reversed_steps``: indices i of
+    steps (i to i + 1) that another test found going significantly the other way (e.g. the
+    probabilities at one γ, with disjoint Wilson intervals): any gives :data:`DISAGREES`.
+    Fewer than two finite values: :data:`NOT_TESTABLE`.
     """
     sign = -1.0 if decreasing else 1.0
     pts = [(float(v), iv) for v, iv in zip(values, intervals if intervals is not None else [None] * len(values))
@@ -70,9 +77,68 @@ def decide_direction(values, intervals=None, decreasing: bool = True, resolution
         (alo, ahi), (blo, bhi) = span(*a), span(*b)
         return (bhi + half < alo - half) if sign < 0 else (blo - half > ahi + half)
 
-    if any(beyond(pts[i + 1], pts[i]) for i in range(len(pts) - 1)) or beyond(pts[-1], pts[0]):
+    if (any(beyond(pts[i + 1], pts[i]) for i in range(len(pts) - 1)) or beyond(pts[-1], pts[0])
+            or len(reversed_steps) > 0):
         return DISAGREES
     return AGREES if beyond(pts[0], pts[-1]) else WITHIN
+
+
+def verdict_kind(verdict: str) -> str:
+    """What a verdict says, for comparing readings: "agrees" (:data:`AGREES`, :data:`WITHIN`),
+    "disagrees", "open" (:data:`NOT_TESTED`, :data:`NOT_TESTABLE`), or the verdict itself."""
+    return {AGREES: "agrees", WITHIN: "agrees", DISAGREES: "disagrees", NOT_TESTED: "open",
+            NOT_TESTABLE: "open"}.get(verdict, verdict)
+
+
+@dataclass
+class Reading:
+    """One reasonable reading of a choice that is ours, not the paper's (rule 9 of the verdicts):
+    a level at which a probability map is read, a criterion we fixed (a PSNR bar), a budget,
+    an operator the paper leaves open, which saved run is read.
+
+    Attributes
+    ----------
+    name : str
+        The reading, e.g. ``"first failure"``, ``"half the runs"``, ``"40 dB at T"``.
+    verdict : str
+        One of :data:`VERDICTS`: the verdict the claim gets under this reading.
+    measured : str
+        What is measured under this reading, in a few words.
+    paper : bool
+        Whether this is the reading the paper's own words imply (exactly one per claim).
+    """
+
+    name: str
+    verdict: str
+    measured: str = ""
+    paper: bool = False
+
+
+def settle(claim: "Claim", readings, why: str) -> "Claim":
+    """Rule 9: the headline verdict of ``claim`` is its verdict under the reading the paper's
+    words imply (``why`` says in one phrase why that reading is the paper's); when the
+    readings' verdicts differ in kind (:func:`verdict_kind`), the claim's status is
+    :data:`DEPENDS` and its "agree?" cell shows each reading's verdict. A claim is "robust"
+    (:attr:`Claim.robust`) when every reading gives the same kind of verdict; the findings page
+    lists a disagreement only when it is robust."""
+    readings = list(readings)
+    paper = [r for r in readings if r.paper]
+    if len(paper) != 1:
+        raise ValueError(f"exactly one reading must be the paper's; got {len(paper)} of {len(readings)} "
+                         f"({[r.name for r in readings]})")
+    if any(r.verdict not in VERDICTS for r in readings):
+        raise ValueError(f"unknown verdicts {[r.verdict for r in readings if r.verdict not in VERDICTS]}; "
+                         f"accepted: {list(VERDICTS)}")
+    head = paper[0]
+    claim.readings, claim.why, claim.verdict = readings, why, head.verdict
+    others = "; ".join(f"{r.name}: {r.verdict}" for r in readings if not r.paper)
+    claim.agree = f"{head.verdict} at {head.name} ({why})"
+    if not claim.robust:
+        claim.status = DEPENDS
+        claim.agree += f"; {DEPENDS}: {others}"
+    elif others:
+        claim.agree += f"; the same at every other reading ({others})"
+    return claim
 
 
 class Table:
@@ -171,6 +237,11 @@ class Claim:
         The command that would settle the claim at the paper's full size.
     status : str
         One of :data:`STATUSES`: what a disagreement rests on.
+    readings : list of Reading
+        The verdict under each reasonable reading of our own choices (:func:`settle`); empty
+        for a claim that involves no such choice.
+    why : str
+        Why the headline reading is the paper's, in one phrase.
     """
 
     key: str
@@ -187,8 +258,16 @@ class Claim:
     setting: str = ""
     command: str = ""
     status: str = ""
+    readings: list = field(default_factory=list)
+    why: str = ""
 
     _COLUMNS = {"claim": "claim", "paper says": "paper", "we measure": "measured", "agree?": "agree"}
+
+    @property
+    def robust(self) -> bool:
+        """Whether every reading of our own choices gives the same kind of verdict (:func:`settle`);
+        True for a claim without readings."""
+        return len({verdict_kind(r.verdict) for r in self.readings}) <= 1
 
     def row(self) -> dict:
         """The row of a table: ``{"claim", "paper says", "we measure", "agree?"}``."""

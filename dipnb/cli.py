@@ -1,5 +1,6 @@
 """The command line: ``python -m dipnb list`` and
-``python -m dipnb run EXPERIMENT --preset {quick,paper,paper-cpu,paper-long} --device {cpu,cuda} --out results/``.
+``python -m dipnb run EXPERIMENT --preset {quick,paper,paper-cpu,paper-long,paper-long-3x3} --device {cpu,cuda}
+--out results/``.
 
 Each experiment saves ``NAME-PRESET.npz`` and ``.json`` under ``--out`` (default: the book's
 ``results/``, see :func:`dipnb.experiments.results_dir`). A sweep saves every finished cell
@@ -24,8 +25,9 @@ def main(argv=None) -> int:
     run.add_argument("experiment", choices=sorted(EXPERIMENTS) + ["all"])
     run.add_argument("--preset", choices=RUN_PRESETS, default="quick",
                      help="quick (minutes on a laptop), paper (the paper's sizes: a GPU), paper-cpu (the "
-                          "paper's steps on the part of the grid a CPU can do) or paper-long (the images "
-                          "at a stated step rule and 10^4 steps); the last two for some experiments")
+                          "paper's steps on the part of the grid a CPU can do), paper-long (the images "
+                          "at a stated step rule and 10^4 steps or more) or paper-long-3x3 (Fig 3a with the "
+                          "3x3 blur kernel); the last three for some experiments")
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default=None, help="folder of the results (default: results/)")

@@ -119,8 +119,10 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
     For each width k in ``ks`` the same ``runs`` problems (A and :math:`\\bar x` iid
     N(0, 1), seeds independent of k) are trained with every γ of ``gammas``, in a
     single batch of ``len(gammas) * runs`` runs, for at most ``steps`` steps.
-    Statuses are those of :func:`dipnb.gradient_descent`: with the bounded sigmoid,
-    a step that is too large makes the loss *stall* at a finite value rather than blow up.
+    Statuses are those of :func:`dipnb.gradient_descent`: with the bounded sigmoid the loss
+    stays finite, so a step that is too large ends as "stalled" (the loss stopped decreasing),
+    often far above the initial loss: a divergence bounded by the sigmoid's range
+    (:func:`dipnb.analysis.failed_run_losses`).
 
     Also computed per run: ``L0`` (:func:`dipnb.hessian_norm` at θ0), the linearised
     critical step ``gamma_lin`` :math:`= 2/(C_{\\phi'}^2\\|A\\|^2)` (GD on the

@@ -66,7 +66,7 @@ def test_the_audit_places_every_experiment_against_the_hypotheses():
     table, rows = findings.audit_table()
     assert table is not None, "results/audit-paper-cpu.npz is versioned and must be present"
     by = {r["experiment"]: r for r in rows}
-    assert set(by) >= {"Fig 1a/1b", "Fig 2", "threshold study", "Fig 3a (9×9 blur, headline)", "Fig 3b/4"}
+    assert set(by) >= {"Fig 1a/1b", "Fig 2", "threshold study", "Fig 3b/4"} and any(k.startswith("Fig 3a (") for k in by)
     assert by["Fig 3b/4"]["verdict"] == "outside" and min(by["Fig 3b/4"]["values"]["R_prime_over_R_upper"]) > 1
     assert by["Fig 1a/1b"]["verdict"] == "partly"
     assert by["Fig 2"]["values"]["threshold_x_L0"].min() > 1 and by["threshold study"]["verdict"] != "inside the theorem"

@@ -52,6 +52,11 @@ def _pct(x) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _k(log10k, ks) -> str:
+    """A width read off the grid, or where the grid ends when it is not reached."""
+    return f"10^{log10k:.2f}" if math.isfinite(log10k) else f"beyond the grid (k > 10^{np.log10(ks[-1]):.1f})"
+
+
 def _verdict(shares) -> str:
     shares = [s for s in shares if math.isfinite(s)]
     if shares and min(shares) >= 0.99:
@@ -88,8 +93,9 @@ def audit_rows(audit: dict, fig1=None, fig2=None, threshold=None, fig3a=None, fi
                                             f"10^{np.log10(ks[-1]):.0f}, W only, γ = {gamma:g} (ours)",
             step=f"γ ≤ 1/L (certified) for {_pct(step_ok[0])} of the runs at the smallest k, "
                  f"{_pct(step_ok[-1])} at the largest",
-            condition4=f"(4) and γ ≤ 1/L proved for half the runs from k = 10^{k_half:.2f} (all m), "
-                       f"10^{k_half2:.2f} (m = {ms[i2]}); {_pct(_share(st))} of all runs",
+            condition4=f"(4) and γ ≤ 1/L proved for half the runs from k = {_k(k_half, ks)} (all m), "
+                       f"{_k(k_half2, ks)} (m = {ms[i2]}); for {_pct(per_k[-1])} of the runs at the largest k, "
+                       f"{_pct(_share(st))} of all runs",
             y_in_range=f"yes (noiseless; max distance {float(np.max(audit['fig1_range_distance'])):.0e})",
             a5=f"fails for m < n ({sub}): only claim (i) applies there" if sub else "holds",
             verdict=_verdict([_share(st)]),
@@ -129,10 +135,12 @@ def audit_rows(audit: dict, fig1=None, fig2=None, threshold=None, fig3a=None, fi
             values={"threshold_x_L0": ratio_thr, "share_inside": inside_cells, "condition4_share": float(c4),
                     "condition4_fail_share": float(c4_fail)}))
     labels = [str(x) for x in audit.get("img_label", [])]
-    for label, res, step_res in (("Fig 3a (9×9 blur, headline)", fig3a, None), ("Fig 3a (3×3 blur)", fig3a_3x3, None),
-                                 ("Fig 3b/4", fig3b, fig3b_1L0)):
+    for label, res, step_res in (("Fig 3a", fig3a, None), ("Fig 3a", fig3a_3x3, None), ("Fig 3b/4", fig3b, fig3b_1L0)):
         if res is None:
             continue
+        if label == "Fig 3a":
+            ks = int(res["kernel"])
+            label = f"Fig 3a ({ks}×{ks} blur{', the standard sampling' if ks == 9 else ''})"
         tag = "fig3b" if label.startswith("Fig 3b") else f"fig3a {int(res['kernel'])}x{int(res['kernel'])}"
         idx = [i for i, x in enumerate(labels) if x == tag]
         if not idx:

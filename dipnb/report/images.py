@@ -182,7 +182,6 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
         runs[name] = other
     per = {name: _fig3a_rows(r) for name, r in runs.items()}
     gaps = {name: image_setting_gaps(r) for name, r in runs.items()}
-    T = int(res["steps"])
     claims = []
     sA, by_k = float(res["sigma_A"]), _sigma_by_kernel(res)
     p = math.log10(PAPER["fig3a_sigma_A"])
@@ -238,7 +237,6 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
                          f"dipnb.experiments.fig3a(**{{**FIG3A_PRESETS['paper-long'], 'steps_noiseless': "
                          f"{2 * values['steps_noiseless']}}}, cache='results/.partial/continue')")
         claims.append(c)
-    del T
     return claims
 
 

@@ -151,7 +151,9 @@ def audit_rows(audit: dict, fig1=None, fig2=None, threshold=None, fig3a=None, fi
         noise = np.asarray(audit["img_noise_std"])[idx]
         rows.append(dict(
             experiment=label, setting=f"{int(res['size'])}×{int(res['size'])} image, k = {int(res['k'])}, both layers",
-            step=f"γL0 = {gl:.3g} at the stated step" + (f", {gl_alt:.3g} on the γ = 1/L0 run" if gl_alt else "")
+            step=f"γL0 = {gl:.3g} " + ("at the stated step" if str(res.get("step_rule", "1/L0")) == "stable"
+                                       else "(γ = 1/L0)")
+                 + (f", {gl_alt:.3g} on the γ = 1/L0 run" if gl_alt else "")
                  + " (no certified L for both layers: L0 ≤ L is a sampled Hessian norm)",
             condition4="fails: R' (ν1 = 1) ≥ " + ", ".join(f"{x:.1e}× R (σ = {s:g})" for x, s in zip(q, noise))
                        + " for every Lipschitz constant",

@@ -72,4 +72,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_SUBPACKAGES))
+    # the public names and the layers: no imported helper module (importlib, _random, ...) or private name
+    names = {n for n, v in globals().items()
+             if (n.startswith("__") or not n.startswith("_")) and not isinstance(v, type(importlib))}
+    return sorted(names | set(_SUBPACKAGES))

@@ -7,15 +7,43 @@ be independent ask for different ones.
 """
 from __future__ import annotations
 
+import operator
+
 import torch
+
+from ._validation import check_device
 
 __all__ = ["make_generator", "derive_seed", "problem_seed", "network_seed"]
 
 
+#: The seeds ``torch.Generator.manual_seed`` accepts (a derived seed lies in [0, 2**63)).
+GENERATOR_SEEDS = (-(2 ** 63), 2 ** 64 - 1)
+
+
 def make_generator(seed: int, device="cpu") -> torch.Generator:
-    """A seeded ``torch.Generator`` on ``device`` (every random draw in dipnb takes one)."""
-    g = torch.Generator(device=torch.device(device))
-    g.manual_seed(int(seed))
+    """A seeded ``torch.Generator`` on ``device`` (every random draw in dipnb takes one).
+
+    Parameters
+    ----------
+    seed : int
+        An integer in [-2**63, 2**64 - 1], torch's range (a float with an integer value is
+        accepted as that integer).
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``, one this machine has.
+    """
+    dev = check_device(device)
+    try:
+        if isinstance(seed, bool):
+            raise TypeError
+        s = operator.index(seed)
+    except TypeError:
+        if not (isinstance(seed, float) and seed.is_integer()):
+            raise ValueError(f"seed must be an integer in [-2**63, 2**64 - 1], got {seed!r}") from None
+        s = int(seed)
+    if not GENERATOR_SEEDS[0] <= s <= GENERATOR_SEEDS[1]:
+        raise ValueError(f"seed must be an integer in [-2**63, 2**64 - 1], got {s}")
+    g = torch.Generator(device=dev)
+    g.manual_seed(s)
     return g
 
 

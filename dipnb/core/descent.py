@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validation import check_int, check_layers, check_positive
+from .._validation import check_compatible, check_int, check_layers, check_positive, check_step_shape
 from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
 from .problems import Problem
@@ -152,8 +152,9 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
     if problem.A.n != net.n:
         raise ValueError(f"operator acts on R^{problem.A.n} but the network outputs R^{net.n}")
     check_positive("gamma", gamma)
+    check_compatible(net, problem)
     dtype, device = net.V0.dtype, net.V0.device
-    gamma = torch.as_tensor(gamma, dtype=dtype, device=device).expand(R).clone()
+    gamma = torch.as_tensor(check_step_shape("gamma", gamma, R), dtype=dtype, device=device).expand(R).clone()
     if stall_window is not None:
         stall_window = check_int("stall_window", stall_window)
 

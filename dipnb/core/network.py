@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_layers, check_shape
+from .._validation import (DEFAULT_DTYPE, check_choice, check_device, check_finite, check_int, check_layers,
+                           check_memory, check_shape)
 from .._random import make_generator, network_seed
 from .activations import Activation, get_activation
 
@@ -58,6 +59,10 @@ class State:
 @dataclass
 class TwoLayerDIP:
     """A batch of two-layer networks (9) at their initialisation (A-6 to A-8).
+
+    Draw one with :meth:`TwoLayerDIP.init` (``TwoLayerDIP.init(runs, n, k, d=16, seed=0)``: the
+    laws of A-6 to A-8); the constructor ``TwoLayerDIP(u, W0, V0, activation, D)`` takes tensors
+    you already have. ``print(net)`` gives the sizes, dtype and device in one line.
 
     Attributes
     ----------
@@ -100,6 +105,12 @@ class TwoLayerDIP:
                          (("runs", runs), ("n", n), ("k", k), ("d", d)))
         check_choice("v_init", v_init, V_INITS)
         act = get_activation(activation)
+        device = check_device(device)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValueError(f"dtype must be a floating torch dtype (torch.float64, the default, or "
+                             f"torch.float32), got {dtype!r}")
+        check_memory(f"TwoLayerDIP.init(runs={runs}, n={n}, k={k}, d={d})", runs * (k * (n + d) + d),
+                     torch.finfo(dtype).bits // 8, device, "runs * k * (n + d)")
         g = make_generator(seed, device)
         kw = dict(dtype=dtype, device=device, generator=g)
         u = torch.randn(runs, d, **kw)
@@ -118,6 +129,11 @@ class TwoLayerDIP:
         check_shape("W0", self.W0, (R, None, d))
         check_shape("V0", self.V0, (R, None, self.W0.shape[1]))
         self.activation = get_activation(self.activation)
+
+    def __repr__(self) -> str:
+        return (f"TwoLayerDIP(runs={self.runs}, n={self.n}, k={self.k}, d={self.d}, "
+                f"activation={self.activation.name!r}, D={self.D:g}, dtype={self.V0.dtype}, "
+                f"device={self.V0.device})")
 
     # sizes ---------------------------------------------------------------
     @property
@@ -292,6 +308,8 @@ def draw_initial_state(runs: int, n: int, k: int, seed: int, device="cpu"):
     This is the law of :meth:`dipnb.TwoLayerDIP.init` (``v_init="rademacher"``) for
     :math:`h_0 = W_0u`, whatever d (A-6, A-7), drawn without materialising ``W0`` and
     with the ±1 entries generated directly as floats (about 3x cheaper)."""
+    check_memory(f"draw_initial_state(runs={runs}, n={n}, k={k})", runs * k * (n + 1), 8, check_device(device),
+                 "runs * k * (n + 1)")
     g = make_generator(seed, device)
     h = torch.randn(runs, k, dtype=DEFAULT_DTYPE, device=device, generator=g)
     V = torch.randint(0, 2, (runs, n, k), dtype=DEFAULT_DTYPE, device=device, generator=g).mul_(2).sub_(1)

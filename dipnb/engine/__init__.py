@@ -43,12 +43,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import check_choice, check_int, check_positive
+from .._validation import check_choice, check_compatible, check_int, check_positive, check_step_shape
 from ..core.problems import Problem
 from ..core.network import TwoLayerDIP
 from ._common import SweepResult
 
-__all__ = ["Job", "SweepResult", "SweepOutput", "sweep", "BACKENDS"]
+__all__ = ["Job", "SweepResult", "SweepOutput", "sweep", "prepare", "BACKENDS"]
 
 BACKENDS = ("auto", "numba", "torch", "reference")
 
@@ -162,6 +162,8 @@ def sweep(jobs, steps: int, tol: float = 1e-14, backend: str = "auto", progress:
             out[i] = r
         out.peak_bytes = max(out.peak_bytes, nbytes)
     out.wall_s = time.perf_counter() - t0
+    if backend == "numba":
+        _mark_ready()
     out.chunks = len(chunks)
     out.run_steps = int(sum(int(r.stop_step.sum()) for r in out))
     if cuda:
@@ -180,6 +182,48 @@ def _check_job(i, job):
     if pb.A.n != net.n:
         raise ValueError(f"jobs[{i}]: operator acts on R^{pb.A.n} but the network outputs R^{net.n}")
     check_positive(f"jobs[{i}].gamma", job.gamma)
+    check_step_shape(f"jobs[{i}].gamma", job.gamma, net.runs)
+    check_compatible(net, pb, f"jobs[{i}]: ")
+    if net.V0.dtype != torch.float64:
+        raise ValueError(f"jobs[{i}]: the network is {net.V0.dtype}, but the engine trains in float64; accepted: "
+                         f"torch.float64 (the default of TwoLayerDIP.init and draw_networks)")
+
+
+_KERNEL_READY = False       # the numba kernel has been compiled or loaded in this process
+
+
+def _mark_ready():
+    global _KERNEL_READY
+    _KERNEL_READY = True
+
+
+def prepare(announce: bool = False, file=None) -> float:
+    """Compile the numba kernel now, or load it from numba's cache, before a sweep starts.
+
+    The first sweep in a process on the CPU waits for this: about 10 s the first time the
+    kernel is compiled (numba then caches it beside the package), under a second after.
+    With ``announce``, a line on ``file`` (default ``sys.stderr``) says what is happening and
+    how long it took, so that a sweep does not seem to hang before its first cell. Returns
+    the seconds spent (0 when numba is missing or the kernel is already loaded). The draws
+    are the engine's own small problem: no random state of a study is touched.
+    """
+    if _KERNEL_READY or not _have_numba():
+        return 0.0
+    import sys
+    from ..core.network import draw_networks
+    from ..core.operators import gaussian_operator
+
+    out = sys.stderr if file is None else file
+    if announce:
+        print("preparing the numba kernel of the sweep engine (about 10 s when it is compiled, the first "
+              "time; then loaded from numba's cache)...", file=out, flush=True)
+    t0 = time.perf_counter()
+    net = draw_networks(1, 1, 1, seed=0)
+    sweep([Job(net, Problem.make(gaussian_operator(1, 1, seed=0), seed=0), 1.0)], 1, backend="numba")
+    took = time.perf_counter() - t0
+    if announce:
+        print(f"numba kernel ready ({took:.1f} s)", file=out, flush=True)
+    return took
 
 
 def _numba_ok(job) -> bool:

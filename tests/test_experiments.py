@@ -148,3 +148,123 @@ def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path / "elsewhere"))
     assert dipnb.experiments.results_dir() == tmp_path / "elsewhere"
 
+
+# --- Ctrl-C and progress in every experiment ------------------------------------------------------
+
+def _interrupt_at(monkeypatch, module, name, call):
+    """Make ``module.name`` raise KeyboardInterrupt (Ctrl-C) at its ``call``-th call."""
+    original, count = getattr(module, name), []
+
+    def wrapper(*a, **kw):
+        count.append(1)
+        if len(count) == call:
+            raise KeyboardInterrupt
+        return original(*a, **kw)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def _interrupted(call) -> str:
+    """The message of the :class:`Interrupted` that ``call()`` raises (a failure if Ctrl-C escapes raw)."""
+    try:
+        call()
+    except dipnb.experiments.Interrupted as e:
+        return str(e)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a raw KeyboardInterrupt: nothing says what was saved")
+    pytest.fail("Ctrl-C was swallowed")
+
+
+def _tiny(monkeypatch, name):
+    """Shrink the quick preset of ``name`` to a few cells of a second or less; return the cell count."""
+    from dipnb.experiments import corollary, stepsize, theorem
+    if name == "lipschitz":
+        monkeypatch.setitem(stepsize.STEPSIZE_PRESETS["quick"], "lipschitz",
+                            dict(n=3, m=2, ks=[10, 20], ns=[2, 3], ms=[1], k_fixed=20, runs=2, steps=20, points=2,
+                                 iters=10))
+        return 2 + 2 + 1, stepsize, "lipschitz_sweep"
+    if name == "gamma-sweep":
+        monkeypatch.setitem(stepsize.STEPSIZE_PRESETS["quick"], "gamma",
+                            dict(n=3, m=2, ks=[10, 20, 30], log10_gammas=[0.0, 1.0], runs=2, steps=50))
+        return 3, stepsize, "gradient_descent"
+    if name == "condition-vs-convergence":
+        monkeypatch.setitem(theorem.CONDITION_VS_CONVERGENCE_PRESETS, "quick", dict(ks=(10, 20, 30), runs=2, steps=50))
+        return 3, theorem, "gradient_descent"
+    monkeypatch.setitem(corollary.SCALING_PRESETS, "quick",
+                        dict(base=dict(n=4, m=2, kappa=2.0), n=[2, 4], m=[2, 3], kappa=[1.5, 3], runs=3, k_ref=50))
+    return 6, corollary, "width_scaling"
+
+
+@pytest.mark.parametrize("name", ["lipschitz", "gamma-sweep", "condition-vs-convergence", "width-scaling"])
+def test_every_experiment_saves_its_cells_on_ctrl_c_and_shows_progress(tmp_path, monkeypatch, capsys, name):
+    total, module, inner = _tiny(monkeypatch, name)
+    with monkeypatch.context() as m:
+        _interrupt_at(m, module, inner, 2)                      # Ctrl-C during the second cell
+        msg = _interrupted(lambda: dipnb.experiments.run(name, "quick", out=tmp_path, progress=True))
+    assert msg.startswith(f"interrupted: 1 of {total} cells of '{name}' are saved in"), msg
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"{name}: 1/{total} cells"), err        # the bar agrees
+    assert "\r" not in err and "\x1b" not in err                                     # a log: plain lines
+    path = dipnb.experiments.run(name, "quick", out=tmp_path, progress=True)      # the same call resumes
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"{name}: {total}/{total} cells")
+    assert path.exists()
+
+
+def test_fig1_bars_are_named_after_the_figure_and_the_compile_is_announced(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(dipnb.engine, "_KERNEL_READY", False)
+    dipnb.experiments.fig1_sweep(n=3, ms=[1, 2], log10_ks_a=[1.0, 1.5], log10_ks_b=[1.0], runs=2, steps=20,
+                                 cache=tmp_path, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split(":")[0] for ln in lines if "cells" in ln] == ["fig1a", "fig1b"], lines
+    assert any("numba kernel" in ln for ln in lines)
+    assert lines.index(next(ln for ln in lines if "numba kernel" in ln)) < \
+        lines.index(next(ln for ln in lines if ln.startswith("fig1b")))
+
+
+def test_gamma_grid_bar_ends_full_and_agrees_with_ctrl_c(capsys, monkeypatch, tmp_path):
+    """A cell skipped above the band leaves the bar's total (the bar ends full), and Ctrl-C names
+    the bar's own counts, the setup cells included."""
+    from dipnb.experiments import fig2
+    grid = dict(n=3, m=2, log10_ks=[2.0], log10_gammas=[0.0, 0.5, 3.5, 4.0, 4.5, 5.0], runs=3, steps=1500,
+                tol=1e-10)
+    fig2.gamma_threshold_sweep(**grid, progress=True)                   # two cells skipped
+    assert capsys.readouterr().err.splitlines()[-1].startswith("gamma-threshold: 5/5 cells")
+    with monkeypatch.context() as m:
+        _interrupt_at(m, fig2, "sweep", 3)                                 # setup and two gamma cells saved
+        msg = _interrupted(lambda: fig2.gamma_threshold_sweep(**grid, cache=tmp_path, progress=True))
+    assert msg.startswith("interrupted: 3 of 7 cells of 'gamma-threshold'"), msg
+    assert capsys.readouterr().err.splitlines()[-1].startswith("gamma-threshold: 3/7 cells")
+
+
+def test_cells_are_keyed_by_their_parameters(tmp_path):
+    """A cached cell is reused only by a call with the same parameters: another step budget (or
+    any other parameter the cell depends on) recomputes it instead of reading a stale file."""
+    calls = []
+
+    def compute(cell):
+        calls.append(cell)
+        return {"value": np.array([float(cell)])}
+
+    run = dipnb.experiments.run_cells
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
+    assert calls == [1, 2]                                   # same parameters: read back
+    run("demo", [2, 3], compute, tmp_path, params={"steps": 100})
+    assert calls == [1, 2, 3]                                # a changed grid reuses only its shared cell
+    run("demo", [1, 2], compute, tmp_path, params={"steps": 200})
+    assert calls == [1, 2, 3, 1, 2]                          # another budget: nothing stale is reused
+    assert dipnb.experiments.cell_key("demo", {"steps": 100}, 1) != dipnb.experiments.cell_key("demo", {"steps": 200}, 1)
+
+
+def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):
+    book = tmp_path / "mybook"
+    (book / "book").mkdir(parents=True)
+    (book / "_toc.yml").write_text("root: book/intro\n")
+    monkeypatch.delenv("DIPNB_RESULTS", raising=False)
+    monkeypatch.chdir(book / "book")                          # chapters run in book/
+    assert dipnb.experiments.results_dir() == (book / "results").resolve()
+    monkeypatch.chdir(tmp_path)                                # outside any book: ./results
+    assert dipnb.experiments.results_dir() == tmp_path.resolve() / "results"
+    monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path / "elsewhere"))
+    assert dipnb.experiments.results_dir() == tmp_path / "elsewhere"
+

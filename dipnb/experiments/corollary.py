@@ -53,7 +53,7 @@ def _draw_statistics(runs: int, n: int, k: int, seed: int, activation, max_batch
 def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int = 0,
                      activation="sigmoid", loss: Loss | str = "mse", eta: float = 1.0,
                      max_batch: int = 2 ** 22, device="cpu", cache: Path | None = None,
-                     progress: bool = False, both_layers: bool = False) -> dict:
+                     progress: bool = False, both_layers: bool = False, desc: str | None = None) -> dict:
     """Condition (4) at initialisation for every problem and every width k, hidden layer trained
     (and, with ``both_layers``, both layers trained, as Corollary III.2 assumes).
 
@@ -75,6 +75,9 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
         Also evaluate (4) with both layers trained, from the same networks: adds
         ``ratio_both``, ``R_prime_both`` (P, K, R) at :math:`\\nu_1 = 1`, ``sigma0_both``,
         ``R_both`` and ``R_W`` (K, R), the radius R of (5) for both layers and for W alone.
+    desc : str, optional
+        Label of the progress bar and of an interruption's message (default ``"condition4"``;
+        Fig 1 says ``"fig1a"``). It does not enter the keys of the cached cells.
 
     Returns
     -------
@@ -126,7 +129,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
                   max_batch=max_batch, n=n, runs=runs, problems=[problem_digest(p) for p in problems])
     if both_layers:          # only then: the key (and the cached cells) of a W-only sweep stay as they were
         params["both_layers"] = True
-    cells = run_cells("condition4", ks, cell, cache, progress, params=params)
+    cells = run_cells("condition4", ks, cell, cache, progress, params=params, desc=desc)
     extra = {}
     if both_layers:
         extra = {key: np.stack([c[key] for c in cells], axis=1 if key in ("ratio_both", "R_prime_both") else 0)
@@ -232,10 +235,17 @@ def _condition4_experiment(preset, device, seed, cache, progress):
               "(chapter 'Corollary III.2')")
 def _width_scaling_experiment(preset, device, seed, cache, progress):
     p = SCALING_PRESETS[preset]
+    keys = ("values", "k_half", "bound", "first", "second", "kappa_A", "sigma_A")
+    # one resumable cell per value of each parameter: every value is drawn from the same seeds
+    # (common random numbers), so a value computed alone equals the same value of the whole scan
+    grid = [(param, v) for param in ("n", "m", "kappa") for v in p[param]]
+    done = run_cells("width-scaling", grid,
+                     lambda c: {key: np.asarray(val) for key, val in width_scaling(
+                         c[0], [c[1]], p["base"], runs=p["runs"], k_ref=p["k_ref"], seed=seed,
+                         device=device).items() if key in keys},
+                     cache, progress, params=dict(base=p["base"], runs=p["runs"], k_ref=p["k_ref"], seed=seed))
     out = {}
     for param in ("n", "m", "kappa"):
-        r = width_scaling(param, p[param], p["base"], runs=p["runs"], k_ref=p["k_ref"], seed=seed,
-                          device=device)
-        for key in ("values", "k_half", "bound", "first", "second", "kappa_A", "sigma_A"):
-            out[f"{param}_{key}"] = r[key]
+        mine = [r for (q, _), r in zip(grid, done) if q == param]
+        out.update({f"{param}_{key}": np.concatenate([r[key] for r in mine]) for key in keys})
     return out

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_int, check_positive
+from .._validation import check_device, check_int, check_positive
 from ..analysis import condition4_probability
 from ..core.network import draw_networks
 from ..core.problems import gaussian_problems
-from ..engine import Job, sweep
+from ..engine import Job, prepare, sweep
 from ..theory.corollary import condition4_ratio, corollary_width
 from ..theory.theorem import hessian_norm
-from .cells import run_cells
+from .cells import Interrupted, run_cells
 from .corollary import condition4_sweep
 from .registry import log10_grid, register_study
 
@@ -92,7 +92,7 @@ def fig1_sweep(n: int = 5, ms=(1, 2, 3, 5), log10_ks_a=(1, 2, 3, 4, 5), log10_ks
     for k in ks_a + ks_b:
         check_int("k", k, low=n)
     problems = gaussian_problems(n, ms, runs, seed=seed, device=device)
-    a = condition4_sweep(problems, ks_a, seed=seed, device=device, cache=cache, progress=progress)
+    a = condition4_sweep(problems, ks_a, seed=seed, device=device, cache=cache, progress=progress, desc="fig1a")
 
     def cell(mk):                       # one (m, k) pair: an interrupted sweep loses at most one
         m, k = mk
@@ -104,6 +104,11 @@ def fig1_sweep(n: int = 5, ms=(1, 2, 3, 5), log10_ks_a=(1, 2, 3, 4, 5), log10_ks
                 "L0": hessian_norm(net, pb, iters=30).cpu().numpy()}
 
     grid = [(m, k) for k in ks_b for m in ms]              # widths outer: small k first, every m
+    if check_device(device).type == "cpu":
+        try:
+            prepare(announce=progress)                     # the numba compile is not a silent pause
+        except KeyboardInterrupt:
+            raise Interrupted("fig1b", 0, len(grid), cache) from None
     cells = run_cells("fig1b", grid, cell, cache, progress,
                       params=dict(n=n, runs=runs, steps=steps, gamma=float(gamma), tol=float(tol), seed=seed))
     at = {mk: c for mk, c in zip(grid, cells)}

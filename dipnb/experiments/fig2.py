@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_device, check_int
 from ..analysis import convergence_band
 from ..core.network import draw_networks
 from ..core.problems import gaussian_problems
-from ..engine import Job, sweep
+from ..engine import Job, prepare, sweep
 from ..theory.theorem import L_eq10, hessian_norm
-from .cells import Interrupted, run_cells
+from .cells import Interrupted, progress_bar, run_cells
 from .fig1 import ks_from_log10
 from .registry import log10_grid, register_study
 
@@ -69,11 +69,13 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
     half the runs converged, are not run (``ran`` is False there, and their runs count as
     failed): the failure threshold of the (resampled) fractions is at or below the first of
     those two cells, so no threshold reading changes. Below the band (runs too slow for the
-    budget) nothing is skipped.
+    budget) nothing is skipped. ``bar`` counts the setup cell and each γ cell run; a skipped
+    cell leaves its total.
     """
     pb = gaussian_problems(n, [m], runs, seed=seed, device=device)[0]
     net = draw_networks(runs, n, k, seed=seed, device=device)
     out = run_cells(f"{name}-setup", [(n, m, k)], lambda c: _setup_stats(net, pb, n, k), cache, False, params)[0]
+    bar.update(1)
     conv, loss, stop, ran = [], [], [], []
     seen_ok, zeros = False, 0
     for g in gammas:
@@ -82,6 +84,8 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
             loss.append(np.full(runs, np.nan))
             stop.append(np.full(runs, -1))
             ran.append(False)
+            bar.total -= 1                      # never run: out of the count
+            bar.refresh()
             continue
         c = run_cells(name, [(n, m, k, float(g))],
                       lambda _: (lambda r: {"converged": r.converged, "loss": r.loss, "stop_step": r.stop_step})(
@@ -99,19 +103,24 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
 
 
 def _gamma_grid(name, cells, gammas, runs, steps, tol, seed, device, cache, progress, params):
-    """:func:`_gamma_cells` for each ``(n, m, k)`` of ``cells``; Ctrl-C says what was saved."""
-    from tqdm.auto import tqdm
+    """:func:`_gamma_cells` for each ``(n, m, k)`` of ``cells``; Ctrl-C says what was saved.
 
-    bar = tqdm(total=len(cells) * len(gammas), desc=name, disable=not progress)
-    out = []
+    One bar counts every cell, a setup cell and one per γ for each ``(n, m, k)``, done or
+    read from the cache; a cell skipped above the band leaves the total, so the bar ends full
+    and an interruption names the bar's own counts.
+    """
+    total, bar, out = len(cells) * (len(gammas) + 1), None, []
     try:
+        if check_device(device).type == "cpu":
+            prepare(announce=progress)           # the numba compile is not a silent pause
+        bar = progress_bar(total, name, progress)
         for n, m, k in cells:
             out.append(_gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, params, bar))
-    except Interrupted:
-        saved = len(list(Path(cache).glob(f"{name}-*.npz"))) if cache is not None else 0
-        raise Interrupted(name, saved, len(cells) * (len(gammas) + 1), cache) from None
+    except KeyboardInterrupt:
+        raise Interrupted(name, 0 if bar is None else bar.n, total if bar is None else bar.total, cache) from None
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     return out
 
 

@@ -5,6 +5,7 @@ and ``gamma-sweep``."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from ..core.network import TwoLayerDIP
 from ..core.operators import gaussian_operator
 from ..core.problems import Problem
 from ..theory.theorem import L_eq10, estimate_L, hessian_norm, hessian_parts
+from .cells import run_cells
 from .registry import register
 
 __all__ = ["STEPSIZE_PRESETS", "FAIL_STATUSES", "lipschitz_sweep", "gamma_sweep"]
@@ -113,7 +115,7 @@ def lipschitz_sweep(cells, runs: int = 4, steps: int = 2000, gamma_factor: float
 
 def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, tol: float = 1e-14,
                 activation="sigmoid", seed: int = 0, stall_window: int = 1000, iters: int = 100,
-                device="cpu") -> dict:
+                device="cpu", cache: Path | None = None, progress: bool = False) -> dict:
     """Gradient descent (2) over a grid of step sizes, hidden layer W, ½-MSE, no noise.
 
     For each width k in ``ks`` the same ``runs`` problems (A and :math:`\\bar x` iid
@@ -142,6 +144,9 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
     runs that converged, and ``threshold`` (K,): the first γ of the grid, above the
     first one where at least half the runs converge, at which fewer than half do
     (``inf`` if none): the failure threshold of the paper's Fig 2 discussion.
+
+    One resumable cell per width (:func:`dipnb.experiments.run_cells`): with a ``cache``
+    folder each finished k is saved at once, and ``progress`` shows a bar over the widths.
     """
     n, m, runs = check_int("n", n), check_int("m", m), check_int("runs", runs)
     steps = check_int("steps", steps)
@@ -152,11 +157,12 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
     if g.size == 0 or np.any(np.diff(g) <= 0):
         raise ValueError(f"gammas must be a non-empty increasing grid, got {g[:5].tolist()}")
     check_positive("gammas", torch.as_tensor(g))
+    check_positive("tol", tol, allow_zero=True)
     G = g.size
     base = problem_seed(seed, n, m)
     idx = [r for _ in range(G) for r in range(runs)]
-    out = {key: [] for key in ("loss", "status", "L0", "gamma_lin", "L_final", "loss0")}
-    for k in ks:
+
+    def cell(k):
         net = TwoLayerDIP.init(runs, n, k, activation=activation, seed=base + 1 + 31 * k, device=device)
         A = gaussian_operator(m, n, runs=runs, seed=base + 2, device=device)
         pb = Problem.make(A, seed=base + 3)
@@ -166,13 +172,18 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
         tr = gradient_descent(netG, pbG, gam, steps, tol=tol, record=[0, steps],
                               stall_window=stall_window, progress=False)
         Lf = hessian_norm(netG, pbG, tr.final, iters=iters)
-        out["loss"].append(tr.loss[-1].reshape(G, runs).cpu().numpy())
-        out["status"].append(np.array(tr.status, dtype=object).reshape(G, runs))
-        out["L0"].append(L0.cpu().numpy())
-        out["gamma_lin"].append((2 / (net.activation.C_dphi ** 2 * A.norm ** 2)).expand(runs).cpu().numpy())
-        out["L_final"].append(Lf.reshape(G, runs).cpu().numpy())
-        out["loss0"].append(tr.loss[0, :runs].cpu().numpy())
-    res = {key: np.stack(v) for key, v in out.items()}
+        return {"loss": tr.loss[-1].reshape(G, runs).cpu().numpy(),
+                "status": np.array(tr.status, dtype=str).reshape(G, runs),
+                "L0": L0.cpu().numpy(),
+                "gamma_lin": (2 / (net.activation.C_dphi ** 2 * A.norm ** 2)).expand(runs).cpu().numpy(),
+                "L_final": Lf.reshape(G, runs).cpu().numpy(),
+                "loss0": tr.loss[0, :runs].cpu().numpy()}
+
+    cells = run_cells("gamma-sweep", ks, cell, cache, progress,
+                      params=dict(n=n, m=m, gammas=g.tolist(), runs=runs, steps=steps, tol=float(tol),
+                                  activation=str(activation), seed=seed, stall_window=stall_window, iters=iters))
+    res = {key: np.stack([c[key] for c in cells]) for key in cells[0]}
+    res["status"] = res["status"].astype(object)
     fail = np.isin(res["status"], FAIL_STATUSES)
     conv = res["status"] == "converged"
     K = len(ks)
@@ -204,13 +215,20 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
               "and m vary (chapter 'Gradient descent as a discretised gradient flow')")
 def _lipschitz(preset, device, seed, cache, progress):
     P = STEPSIZE_PRESETS[preset]["lipschitz"]
+    groups = (("k", [(P["n"], P["m"], k) for k in P["ks"]], P["steps"]),
+              ("n", [(n, P["m"], P["k_fixed"]) for n in P["ns"]], 0),
+              ("m", [(P["n"], m, P["k_fixed"]) for m in P["ms"]], 0))
+    # one resumable cell per (n, m, k) of each group: every cell is drawn from its own seeds,
+    # so a cell computed alone equals the same cell of a sweep over the whole group
+    grid = [(vary, cell, steps) for vary, cells, steps in groups for cell in cells]
+    done = run_cells("lipschitz", grid,
+                     lambda c: lipschitz_sweep([c[1]], runs=P["runs"], steps=c[2], points=P["points"],
+                                               iters=P["iters"], seed=seed, device=device),
+                     cache, progress, params=dict(runs=P["runs"], points=P["points"], iters=P["iters"], seed=seed))
     out = {}
-    for vary, cells, steps in (("k", [(P["n"], P["m"], k) for k in P["ks"]], P["steps"]),
-                               ("n", [(n, P["m"], P["k_fixed"]) for n in P["ns"]], 0),
-                               ("m", [(P["n"], m, P["k_fixed"]) for m in P["ms"]], 0)):
-        res = lipschitz_sweep(cells, runs=P["runs"], steps=steps, points=P["points"], iters=P["iters"],
-                              seed=seed, device=device)
-        out.update({f"{vary}_{key}": v for key, v in res.items()})
+    for vary, _, _ in groups:
+        mine = [r for (v, _, _), r in zip(grid, done) if v == vary]
+        out.update({f"{vary}_{key}": np.concatenate([r[key] for r in mine]) for key in mine[0]})
     return out
 
 
@@ -221,6 +239,6 @@ def _lipschitz(preset, device, seed, cache, progress):
 def _gamma_sweep(preset, device, seed, cache, progress):
     G = STEPSIZE_PRESETS[preset]["gamma"]
     res = gamma_sweep(G["n"], G["m"], G["ks"], 10.0 ** np.array(G["log10_gammas"]), runs=G["runs"],
-                      steps=G["steps"], seed=seed, device=device)
+                      steps=G["steps"], seed=seed, device=device, cache=cache, progress=progress)
     res["status"] = res["status"].astype(str)
     return res

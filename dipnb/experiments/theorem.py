@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from ..core.problems import Problem
 from ..theory.bounds import certified_L, hessian_lower_bound
 from ..theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm,
                               theorem_quantities)
+from .cells import run_cells
 from .registry import register
 
 __all__ = ["TheoremRun", "theorem_run", "bound_ratios", "CONDITION_VS_CONVERGENCE_PRESETS",
@@ -148,7 +150,8 @@ CONDITION_VS_CONVERGENCE_PRESETS = {
 def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), runs: int = 50,
                              steps: int = 3000, tol: float = 1e-14, operator: str = "injective",
                              gamma_L: float = 0.5, noise_std: float = 0.0, d: int = 1,
-                             seed: int = 0) -> dict:
+                             seed: int = 0, device="cpu", cache: Path | None = None,
+                             progress: bool = False) -> dict:
     """How often condition (4) holds, against how often gradient descent converges.
 
     For each width ``k``, ``runs`` independent draws (network, operator, x̄) are
@@ -165,6 +168,13 @@ def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), 
     d : int
         Latent size; it does not change the dynamics (only ``h = Wu`` matters), so the
         default 1 keeps memory at O(runs·k).
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    cache : folder, optional
+        Save each finished width there at once and reuse it on a rerun (one resumable cell
+        per width, :func:`dipnb.experiments.run_cells`).
+    progress : bool
+        A progress bar over the widths.
 
     Returns
     -------
@@ -180,23 +190,27 @@ def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), 
     check_positive("tol", tol)
     if not 0 < gamma_L < 2:
         raise ValueError(f"gamma_L must lie in ]0, 2[, got {gamma_L}")
-    out = {key: [] for key in ("cond4", "converged", "stop_step", "R", "R_prime")}
-    for i, k in enumerate(ks):
+    check_positive("noise_std", noise_std, allow_zero=True)
+
+    def cell(ik):                       # the draws of width ks[i] are seeded by seed + 1000 i
+        i, k = ik
         s = seed + 1000 * i
-        net = TwoLayerDIP.init(runs, n, k, d=d, seed=s)
-        A = (well_conditioned_operator(n, runs=runs, seed=s + 1, m=m) if operator == "injective"
-             else gaussian_operator(m, n, runs=runs, seed=s + 1))
+        net = TwoLayerDIP.init(runs, n, k, d=d, seed=s, device=device)
+        A = (well_conditioned_operator(n, runs=runs, seed=s + 1, m=m, device=device) if operator == "injective"
+             else gaussian_operator(m, n, runs=runs, seed=s + 1, device=device))
         pb = Problem.make(A, noise_std=noise_std, seed=s + 2)
         L0 = hessian_norm(net, pb, iters=30)
         gamma = gamma_L / L0
         th = theorem_quantities(net, pb, gamma=gamma, L=L0)
         tr = gradient_descent(net, pb, gamma, steps, tol=tol, record=[0], stall_window=None, progress=False)
-        out["cond4"].append(th.condition_4.cpu())
-        out["converged"].append(tr.converged.cpu())
-        out["stop_step"].append(tr.stop_step.cpu())
-        out["R"].append(th.R.cpu())
-        out["R_prime"].append(th.R_prime.cpu())
-    res = {key: torch.stack(v).numpy() for key, v in out.items()}
+        return {"cond4": th.condition_4.cpu().numpy(), "converged": tr.converged.cpu().numpy(),
+                "stop_step": tr.stop_step.cpu().numpy(), "R": th.R.cpu().numpy(),
+                "R_prime": th.R_prime.cpu().numpy()}
+
+    cells = run_cells("condition-vs-convergence", list(enumerate(ks)), cell, cache, progress,
+                      params=dict(n=n, m=m, runs=runs, steps=steps, tol=float(tol), operator=operator,
+                                  gamma_L=float(gamma_L), noise_std=float(noise_std), d=d, seed=seed))
+    res = {key: np.stack([c[key] for c in cells]) for key in cells[0]}
     res.update(ks=np.asarray(ks), n=n, m=m, runs=runs, steps=steps, tol=tol, operator=operator,
                gamma_L=gamma_L, noise_std=noise_std)
     return res
@@ -283,6 +297,6 @@ def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 
           doc="how often condition (4) holds against how often GD converges, n = m = 2, injective A "
               "(chapter 'Theorem III.1')")
 def _condition_vs_convergence(preset, device, seed, cache, progress):
-    res = condition_vs_convergence(n=2, m=2, operator="injective", seed=seed,
-                                   **CONDITION_VS_CONVERGENCE_PRESETS[preset])
+    res = condition_vs_convergence(n=2, m=2, operator="injective", seed=seed, device=device, cache=cache,
+                                   progress=progress, **CONDITION_VS_CONVERGENCE_PRESETS[preset])
     return res

@@ -108,45 +108,43 @@ def test_table_escapes_and_checks_widths():
 
 def test_results_table_reads_what_run_experiment_saved(tmp_path):
     from dipnb.experiments import results_table, save_result
-    save_result("demo-quick", {"x": [1, 2]}, {"experiment": "demo", "preset": "quick", "device": "cpu (test)",
-                                              "wall_time_s": 1.5, "command": "python -m dipnb run demo"}, tmp_path)
+    meta = {"experiment": "demo", "preset": "paper", "device": "cpu (test)", "wall_time_s": 1.5,
+            "command": "python -m dipnb run demo --preset paper", "seed": 0}
+    save_result("demo-paper", {"x": [1, 2]}, meta, tmp_path)
+    save_result("demo-quick", {"x": [1, 2]}, dict(meta, preset="quick"), tmp_path)
     (tmp_path / "benchmark-cpu.json").write_text("{}")      # not a result: no .npz twin
     rows = results_table(tmp_path)
-    assert [(r["experiment"], r["preset"], r["device"], r["file"]) for r in rows] == \
-        [("demo", "quick", "cpu (test)", "demo-quick.npz")]
+    assert [(r["experiment"], r["preset"], r["seed"], r["device"], r["file"]) for r in rows] == \
+        [("demo", "paper", 0, "cpu (test)", "demo-paper.npz")]                 # a quick run is not listed
+    assert [r["file"] for r in results_table(tmp_path, quick=True)] == ["demo-paper.npz", "demo-quick.npz"]
 
 
-def test_cells_are_keyed_by_their_parameters(tmp_path):
-    """A cached cell is reused only by a call with the same parameters: another step budget (or
-    any other parameter the cell depends on) recomputes it instead of reading a stale file."""
-    calls = []
-
-    def compute(cell):
-        calls.append(cell)
-        return {"value": np.array([float(cell)])}
-
-    run = dipnb.experiments.run_cells
-    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
-    run("demo", [1, 2], compute, tmp_path, params={"steps": 100})
-    assert calls == [1, 2]                                   # same parameters: read back
-    run("demo", [2, 3], compute, tmp_path, params={"steps": 100})
-    assert calls == [1, 2, 3]                                # a changed grid reuses only its shared cell
-    run("demo", [1, 2], compute, tmp_path, params={"steps": 200})
-    assert calls == [1, 2, 3, 1, 2]                          # another budget: nothing stale is reused
-    assert dipnb.experiments.cell_key("demo", {"steps": 100}, 1) != dipnb.experiments.cell_key("demo", {"steps": 200}, 1)
+def test_results_table_lists_only_what_git_tracks(tmp_path):
+    """In a git work tree (the repository's results/), a result nobody committed is not listed."""
+    import shutil
+    from dipnb.experiments import results_table, save_result
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    meta = {"experiment": "demo", "preset": "paper-cpu", "seed": 0}
+    save_result("demo-paper-cpu", {"x": [1]}, meta, tmp_path)
+    subprocess.run(git + ["add", "demo-paper-cpu.npz", "demo-paper-cpu.json"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "a result"], check=True)
+    save_result("demo-paper-cpu-seed1", {"x": [2]}, dict(meta, seed=1), tmp_path)     # run, not committed
+    assert [r["file"] for r in results_table(tmp_path)] == ["demo-paper-cpu.npz"]
+    assert len(results_table(tmp_path, tracked_only=False)) == 2
 
 
-def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):
-    book = tmp_path / "mybook"
-    (book / "book").mkdir(parents=True)
-    (book / "_toc.yml").write_text("root: book/intro\n")
-    monkeypatch.delenv("DIPNB_RESULTS", raising=False)
-    monkeypatch.chdir(book / "book")                          # chapters run in book/
-    assert dipnb.experiments.results_dir() == (book / "results").resolve()
-    monkeypatch.chdir(tmp_path)                                # outside any book: ./results
-    assert dipnb.experiments.results_dir() == tmp_path.resolve() / "results"
-    monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path / "elsewhere"))
-    assert dipnb.experiments.results_dir() == tmp_path / "elsewhere"
+def test_run_names_the_seed_and_refuses_to_overwrite(tmp_path, monkeypatch):
+    from dipnb.experiments.registry import default_out, result_name
+    assert result_name("fig1", "paper-cpu", 0) == "fig1-paper-cpu"                # the committed names
+    assert result_name("fig1", "paper-cpu", 1) == "fig1-paper-cpu-seed1"
+    monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path))
+    assert default_out("quick") == tmp_path / "quick" and default_out("paper") == tmp_path
+    dipnb.experiments.run("sigma-min", "quick", out=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"sigma-min-quick.npz exists already.*accepted: overwrite=True"):
+        dipnb.experiments.run("sigma-min", "quick", out=tmp_path, progress=False)
 
 
 # --- Ctrl-C and progress in every experiment ------------------------------------------------------

@@ -24,19 +24,20 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
-from .._validation import check_choice, check_positive
+from .._validation import check_choice, check_device, check_positive, check_seed
 from .results import environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
-           "register", "register_study", "get", "run"]
+           "register", "register_study", "get", "run", "check_run", "ResultExists", "result_name", "default_out",
+           "check_out"]
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
@@ -131,22 +132,97 @@ def _command() -> str:
     return None
 
 
-def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
-        out: Path | str | None = None, progress: bool = True) -> Path:
-    """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``).
+def result_name(name: str, preset: str, seed: int = 0) -> str:
+    """The file name (without suffix) of a result: ``NAME-PRESET`` for seed 0 (the committed
+    results and :func:`dipnb.experiments.best_result` use these), ``NAME-PRESET-seedS`` otherwise."""
+    return f"{name}-{preset}" if seed == 0 else f"{name}-{preset}-seed{seed}"
 
-    Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
-    :mod:`.cells`), so an interrupted run resumes where it stopped when the same command
-    runs again; the partial cells are removed once the whole result is saved.
+
+def default_out(preset: str) -> Path:
+    """Where :func:`run` saves without ``out``: :func:`dipnb.experiments.results_dir` (``results/``,
+    versioned), except the ``quick`` preset, which goes to its ``quick/`` subfolder (not versioned)."""
+    return results_dir() / "quick" if preset == "quick" else results_dir()
+
+
+def check_out(out) -> Path:
+    """Make sure results can be written to the folder ``out`` (created if missing); return it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file, not a folder; accepted: a folder that exists or can be "
+                         f"created, and that can be written")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"out {str(out)!r} cannot be written ({e.strerror or e}); accepted: a folder that exists "
+                         f"or can be created, and that can be written") from None
+    return out
+
+
+class ResultExists(ValueError):
+    """:func:`run` would replace the result ``path`` and was not told to (``overwrite``)."""
+
+    def __init__(self, path: Path, message: str):
+        self.path = path
+        super().__init__(message)
+
+
+def check_run(name: str, preset: str, device="cpu", seed: int = 0, out: Path | str | None = None,
+              overwrite: bool = False) -> Path:
+    """Check the arguments of :func:`run` before anything runs; return the ``.npz`` it would write.
+
+    Raises ``ValueError`` for an unknown experiment or preset, a preset the experiment lacks, a
+    device this machine lacks, a seed outside [0, 2**32 - 1], a folder that cannot be written, or
+    a result that exists already (unless ``overwrite``).
     """
     exp = get(name)
     check_choice("preset", preset, RUN_PRESETS)
     if preset not in exp.presets:
         raise ValueError(f"experiment {name!r} has no preset {preset!r}; accepted: "
                          f"{', '.join(repr(p) for p in exp.presets)}")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device; accepted here: 'cpu'")
-    out = Path(out) if out is not None else results_dir()
+    check_device(device)
+    seed = check_seed(seed)
+    out = check_out(default_out(preset) if out is None else out)
+    path = out / f"{result_name(name, preset, seed)}.npz"
+    if not overwrite:
+        there = [f for f in (path, path.with_suffix(".json")) if f.exists()]
+        if there:
+            raise ResultExists(path, f"{there[0]} exists already (experiment {name!r}, preset {preset!r}, seed {seed}); "
+                             f"accepted: overwrite=True (--overwrite) to replace it, another seed, or another "
+                             f"folder (--out)")
+    return path
+
+
+def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
+        out: Path | str | None = None, progress: bool = True, overwrite: bool = False) -> Path:
+    """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``).
+
+    Parameters
+    ----------
+    name, preset : str
+        A registered experiment and one of its presets.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    seed : int
+        The study's seed, in [0, 2**32 - 1]. A seed other than 0 is part of the file name,
+        ``NAME-PRESET-seedS.npz`` (:func:`result_name`), so that it never replaces the seed-0
+        result the chapters draw.
+    out : folder, optional
+        Default :func:`default_out`: ``results/``, and ``results/quick/`` (not versioned) for the
+        quick preset.
+    progress : bool
+        A progress bar over the cells (:func:`dipnb.experiments.cells.progress_bar`).
+    overwrite : bool
+        Replace an existing result; without it an existing result is refused before anything runs.
+
+    Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
+    :mod:`.cells`), so an interrupted run resumes where it stopped when the same command
+    runs again; the partial cells are removed once the whole result is saved. The arguments
+    are checked first (:func:`check_run`).
+    """
+    path = check_run(name, preset, device, seed, out, overwrite)
+    exp, seed, out = get(name), check_seed(seed), path.parent
     key = json.dumps(jsonable(exp.presets[preset]), sort_keys=True)
     cache = out / ".partial" / f"{name}-{preset}-seed{seed}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     t0 = time.time()
@@ -157,6 +233,6 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
             "wall_time_s": round(time.time() - t0, 2),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             **environment(device)}
-    path = save_result(f"{name}-{preset}", arrays, meta, out)
+    path = save_result(path.stem, arrays, meta, out)
     shutil.rmtree(cache, ignore_errors=True)     # the sweep is complete: drop its partial cells
     return path

@@ -1,7 +1,9 @@
 """Where results live and what is recorded with them.
 
 A result is ``NAME-PRESET.npz`` (arrays) with a ``.json`` twin recording the command, preset,
-parameters, seed, package versions, device and wall time. Results are found in
+parameters, seed, package versions, device and wall time; a seed S other than 0 saves
+``NAME-PRESET-seedS`` instead, and the command line saves the quick preset under ``results/quick/``
+(not versioned, see :func:`dipnb.experiments.registry.run`). Results are found in
 ``$DIPNB_RESULTS`` when it is set, else in the ``results/`` folder of the book that the
 working directory belongs to (the nearest folder, from the working directory up, that holds
 the book's ``_toc.yml``), else in ``./results``: never beside the installed package.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ import torch
 from .._version import __version__
 
 __all__ = ["book_root", "results_dir", "save_result", "load_result", "best_result", "results_table",
-           "environment", "provenance", "jsonable"]
+           "tracked_files", "environment", "provenance", "jsonable"]
 
 
 def book_root(start: Path | str | None = None) -> Path | None:
@@ -104,24 +107,53 @@ def best_result(name: str, out=None, presets=("paper", "paper-cpu")):
     return None
 
 
-def results_table(out: Path | str | None = None) -> list[dict]:
+def tracked_files(folder: Path | str) -> set[str] | None:
+    """The names of the files of ``folder`` that git tracks, or ``None`` when ``folder`` is not in a
+    git work tree (or git is not installed): then nothing can be said about what is versioned."""
+    try:
+        r = subprocess.run(["git", "-C", str(folder), "ls-files", "-z", "--", "."], capture_output=True,
+                           timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    return {Path(f).name for f in r.stdout.decode(errors="replace").split("\0") if f and "/" not in f}
+
+
+def results_table(out: Path | str | None = None, quick: bool = False, tracked_only: bool = True) -> list[dict]:
     """One row per saved result in ``out`` (default ``results/``): what ran, where, how long.
 
-    Each row has ``experiment``, ``preset``, ``device``, ``wall_time_s``, ``date``,
+    Each row has ``experiment``, ``preset``, ``seed``, ``device``, ``wall_time_s``, ``date``,
     ``command``, ``torch`` and ``file``, read from the ``.json`` twin of each result.
+
+    Parameters
+    ----------
+    out : folder, optional
+        Default :func:`results_dir`.
+    quick : bool
+        Also list results of the ``quick`` preset (left out by default: they are not the
+        repository's results).
+    tracked_only : bool
+        When ``out`` is in a git work tree, list only the results git tracks (both the
+        ``.npz`` and its ``.json``), so that a run nobody committed is not presented as one
+        of the repository's results; outside a work tree every result is listed.
     """
     out = Path(out) if out is not None else results_dir()
+    tracked = tracked_files(out) if tracked_only else None
     rows = []
     for js in sorted(out.glob("*.json")):
-        if not (js.with_suffix(".npz")).exists():
+        npz = js.with_suffix(".npz")
+        if not npz.exists():
+            continue
+        if tracked is not None and not {js.name, npz.name} <= tracked:
             continue
         meta = json.loads(js.read_text())
-        if "experiment" not in meta:
+        if "experiment" not in meta or (meta.get("preset") == "quick" and not quick):
             continue
-        rows.append({"experiment": meta["experiment"], "preset": meta.get("preset"),
+        rows.append({"experiment": meta["experiment"], "preset": meta.get("preset"), "seed": meta.get("seed"),
                      "device": meta.get("device"), "wall_time_s": meta.get("wall_time_s"),
                      "date": meta.get("date"), "command": meta.get("command"),
-                     "torch": meta.get("torch"), "file": js.with_suffix(".npz").name})
+                     "torch": meta.get("torch"), "file": npz.name})
     return rows
 
 

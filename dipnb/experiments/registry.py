@@ -198,6 +198,11 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
         out: Path | str | None = None, progress: bool = True, overwrite: bool = False) -> Path:
     """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``).
 
+    Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
+    :mod:`.cells`), so an interrupted run resumes where it stopped when the same command
+    runs again; the partial cells are removed once the whole result is saved. The arguments
+    are checked first (:func:`check_run`).
+
     Parameters
     ----------
     name, preset : str
@@ -215,11 +220,6 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
         A progress bar over the cells (:func:`dipnb.experiments.cells.progress_bar`).
     overwrite : bool
         Replace an existing result; without it an existing result is refused before anything runs.
-
-    Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
-    :mod:`.cells`), so an interrupted run resumes where it stopped when the same command
-    runs again; the partial cells are removed once the whole result is saved. The arguments
-    are checked first (:func:`check_run`).
     """
     path = check_run(name, preset, device, seed, out, overwrite)
     exp, seed, out = get(name), check_seed(seed), path.parent

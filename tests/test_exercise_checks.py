@@ -17,7 +17,9 @@ element by element. The answer is what the exercise asks for: the names that the
 assigns, that the check reads and that the exercise's text names in backticks (or, if the
 text names none of them, every name the solution assigns and the check reads). Each
 applicable perturbation must make the check raise; then the check runs unperturbed and must
-pass.
+pass. A check runs whole, its hidden tests included: nbgrader removes them from what students
+get and puts them back when it grades (tests/test_coursework.py checks that what students see
+of a check tests only types and shapes).
 
 Executing a chapter costs as much as its nbmake run. ``DIPNB_EXERCISE_CHECKS`` restricts the
 chapters (a comma list of stems or number prefixes, e.g. ``02,06``; ``none`` skips them all).

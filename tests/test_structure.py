@@ -15,7 +15,7 @@ PKG = Path(__file__).resolve().parents[1] / "dipnb"
 
 #: Layers, lowest first: a module may import only from its own layer or the layers before it.
 LAYERS = [
-    ("base", ("dipnb._validation", "dipnb._random", "dipnb._version")),
+    ("base", ("dipnb._validation", "dipnb._random", "dipnb._version", "dipnb._progress")),
     ("core", ("dipnb.core",)),
     ("theory", ("dipnb.theory",)),
     ("engine", ("dipnb.engine",)),

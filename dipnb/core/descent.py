@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._progress import progress_bar
 from .._validation import check_compatible, check_int, check_layers, check_positive, check_step_shape
 from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
@@ -414,8 +415,8 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
     else:
         h = net.h0.clone()
         V = net.V0.clone()
-    from tqdm.auto import tqdm
-
+    bar = progress_bar(steps + 1, "GD (image)", enabled=progress, unit="step", leave=False)
+    bar.update(start)
     t0 = time.perf_counter()
     last_save = t0
 
@@ -426,8 +427,8 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
             best_x=best_x, dp_step=dp_step, dp_x=dp_x, **{key: c[:tau].copy() for key, c in curves.items()}))
 
     with _DeferredInterrupt() as stop:
-        for tau in tqdm(range(start, steps + 1), initial=start, total=steps + 1, disable=not progress,
-                        desc="GD (image)", leave=False):
+        for tau in range(start, steps + 1):
+            bar.update(1)
             if checkpoint is not None and tau > start and (
                     stop.hit or time.perf_counter() - last_save >= checkpoint_every):
                 save(tau)
@@ -456,6 +457,7 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
             gh = act.dphi(h) * torch.einsum("rnk,rn->rk", V, r) / sk
             V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
             h = h - (gamma * un2) * gh
+    bar.close()
     if checkpoint is not None and steps > start:
         save(steps)                     # the end of this call: a later call may continue from here
     sps = (spent + time.perf_counter() - t0) / max(steps, 1)

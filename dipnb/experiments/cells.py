@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .._progress import progress_bar
 from .results import jsonable
 
 __all__ = ["cell_key", "run_cells", "Interrupted", "progress_bar"]
@@ -33,55 +32,6 @@ class Interrupted(KeyboardInterrupt):
         where = f"saved in {cache}" if cache is not None else "not saved (no cache folder was given)"
         super().__init__(f"interrupted: {saved} of {total} cells of {name!r} are {where}; "
                          + (detail if detail else "the same call resumes from there"))
-
-
-class _LogBar:
-    """A progress bar for a log (stderr is not a terminal): a plain line now and then, and the last
-    one on close, with no carriage return or escape code."""
-
-    def __init__(self, total: int, desc: str, every: float = 30.0, file=None, silent: bool = False):
-        self.total, self.desc, self.n, self.every, self.silent = total, desc, 0, every, silent
-        self.file = sys.stderr if file is None else file
-        self.t0 = self.last = time.monotonic()
-        self.shown = None
-
-    def _line(self):
-        if self.silent:
-            return
-        s = int(time.monotonic() - self.t0)
-        print(f"{self.desc}: {self.n}/{self.total} cells ({s // 60}:{s % 60:02d} elapsed)", file=self.file,
-              flush=True)
-        self.shown, self.last = (self.n, self.total), time.monotonic()
-
-    def update(self, k: int = 1):
-        self.n += k
-        if time.monotonic() - self.last >= self.every:
-            self._line()
-
-    def refresh(self):
-        pass
-
-    def close(self):
-        if self.shown != (self.n, self.total):
-            self._line()
-
-
-def progress_bar(total: int, desc: str, enabled: bool = True):
-    """A progress bar over ``total`` cells: tqdm in a terminal or a notebook, plain lines in a log.
-
-    When stderr is not a terminal (a log file, a pipe, a CI job) a line
-    ``DESC: N/TOTAL cells (m:ss elapsed)`` is printed every 30 s and when the bar closes, so a
-    log holds no carriage returns or escape codes. The bar has ``n``, ``total``, ``update(k)``,
-    ``refresh()`` and ``close()``; with ``enabled=False`` it counts but shows nothing.
-    """
-    from tqdm.auto import tqdm
-
-    if not enabled:
-        return _LogBar(total, desc, silent=True)
-    tty = getattr(sys.stderr, "isatty", lambda: False)()
-    if tty or "ipykernel" in sys.modules:
-        return tqdm(total=total, desc=desc, unit="cell")
-    return _LogBar(total, desc)
 
 
 def cell_key(name: str, params: dict | None, cell) -> str:

@@ -3,7 +3,8 @@
 #   1. the engine's torch backend on the device against the reference (dipnb.engine.selfcheck);
 #   2. the engine benchmark on the device (benchmarks/sweep_engine.py);
 #   3. the paper preset of every figure, as far as the time allows, in resumable cells.
-# Results go to $OUT/results when OUT is set (the device tool brings $OUT back), else results/.
+# Results go to $OUT/results when OUT is set (the device tool brings $OUT back), else results/,
+# where a result that exists is kept and its run refused unless OVERWRITE=1 is set.
 # Needs only torch, numba, numpy, matplotlib and tqdm: dipnb is found through PYTHONPATH=.
 #
 #   bash scripts/paper-on-gpu.sh                                   # on the GPU machine
@@ -51,7 +52,7 @@ for exp in fig2 fig1 gamma-threshold fig3a fig3b-fig4; do
     if [ "$t" -lt 20 ]; then log "$exp: not started (no time left)"; continue; fi
     log "$exp --preset $p (up to ${t}s)"
     timeout --signal=INT --kill-after=20 "$t" $PY -m dipnb run "$exp" --preset "$p" --device "$DEVICE" \
-        --no-progress
+        --no-progress ${OVERWRITE:+--overwrite}
     rc=$?
     case $rc in
         0) log "$exp: done" ;;

@@ -15,7 +15,6 @@ import argparse
 import copy
 import json
 import re
-import subprocess
 import sys
 import time
 from collections import namedtuple
@@ -29,6 +28,8 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from ._book import INSTALL_TAG, install_cell, set_install_cell
+from ._book import has_install_cell as _has_install_cell
 from .experiments.results import book_root
 
 __all__ = ["CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release", "write_coursework", "verify", "glue_values", "chapter_glue", "book_index",
@@ -46,16 +47,9 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"              # nbgrader's 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 SCHEMA_VERSION = 3                                                  # nbgrader's cell metadata
 
-# The hidden first code cell of every chapter (tag remove-cell): in Colab, or any kernel without
-# dipnb, it installs the package and myst-nb (for `glue`); a no-op where requirements.txt is installed.
-INSTALL_CELL = (
-    "# Colab or a fresh kernel: install dipnb if it is missing (this cell is hidden in the book)\n"
-    "try:\n"
-    "    import dipnb, myst_nb\n"
-    "except ImportError:\n"
-    '    %pip install --quiet "dipnb @ git+https://github.com/dipnb/dipnb" myst-nb'
-)
-INSTALL_TAG = "remove-cell"
+# The hidden first code cell of every chapter, generated from the repository's address in
+# pyproject.toml ([tool.dipnb]; one home for it: dipnb._book).
+INSTALL_CELL = install_cell(ROOT) if (ROOT / "pyproject.toml").is_file() else None
 
 # a MyST directive fence of the exercise structure: ```{solution-start} ex-label
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<kind>exercise|solution)-(?P<end>start|end)\}\s*(?P<arg>.*?)\s*$")
@@ -489,24 +483,13 @@ def verify(md: Path | str, timeout: int = 300) -> Verified:
 # --- the hidden install cell ------------------------------------------------------------------
 def has_install_cell(path: Path | str) -> bool:
     """Whether the first code cell of a chapter (.md or .ipynb) is INSTALL_CELL tagged remove-cell."""
-    code = [c for c in jupytext.read(Path(path)).cells if c.cell_type == "code"]
-    return bool(code) and code[0].source.strip() == INSTALL_CELL and INSTALL_TAG in code[0].metadata.get("tags", [])
+    return _has_install_cell(path, ROOT)
 
 
 def add_install_cell(md: Path | str) -> bool:
-    """Insert INSTALL_CELL before the first code cell of ``book/NAME.md`` and update its .ipynb
-    twin; False (and nothing changed) if the chapter already has it."""
-    md = Path(md)
-    if has_install_cell(md):
-        return False
-    text = md.read_text(encoding="utf-8")
-    m = re.search(r"^```\{code-cell\}", text, flags=re.M)
-    if m is None:
-        raise ValueError(f"{md}: no code cell to put the install cell before")
-    block = f"```{{code-cell}} ipython3\n:tags: [{INSTALL_TAG}]\n\n{INSTALL_CELL}\n```\n\n"
-    md.write_text(text[: m.start()] + block + text[m.start():], encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--to", "ipynb", "--update", str(md)], check=True)
-    return True
+    """Make INSTALL_CELL the first code cell of ``book/NAME.md`` (inserting it, or replacing an older
+    install cell) and update its .ipynb twin; False (and nothing changed) if it already is."""
+    return set_install_cell(md, ROOT)
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -524,7 +507,8 @@ def main(argv=None) -> int:
     parser.add_argument("--check-install-cell", action="store_true",
                         help="only check that every chapter starts with the hidden install cell")
     parser.add_argument("--add-install-cell", action="store_true",
-                        help="insert the hidden install cell where it is missing (edits book/*.md and .ipynb)")
+                        help="insert or update the hidden install cell where it is missing or out of date "
+                             "(edits book/*.md and .ipynb)")
     args = parser.parse_args(argv)
     try:
         selected = [resolve_chapter(c) for c in args.chapters] if args.chapters else chapters()

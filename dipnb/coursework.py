@@ -102,6 +102,8 @@ def resolve_chapter(name: str, root: Path | str = ROOT) -> Path:
     """A chapter from its path (``book/04_theorem_iii1.md``), stem or number prefix (``04``)."""
     all_ = chapters(root)
     stem = Path(name).name.removesuffix(".md").removesuffix(".ipynb")
+    if stem.isdigit():
+        stem = f"{int(stem):02d}"                                    # 4 is chapter 04
     hits = [p for p in all_ if p.stem == stem] or [p for p in all_ if p.stem.startswith(stem + "_")]
     if len(hits) != 1:
         raise ValueError(f"chapter {name!r} must name one of {[p.stem for p in all_]}, "

@@ -576,5 +576,6 @@ def test_resolve_chapter():
     assert cw.resolve_chapter(first.stem) == first
     assert cw.resolve_chapter(f"book/{first.name}") == first
     assert cw.resolve_chapter(first.stem.split("_")[0]) == first
+    assert cw.resolve_chapter(str(int(first.stem.split("_")[0]))) == first         # "1" as well as "01"
     with pytest.raises(ValueError, match="must name one of"):
         cw.resolve_chapter("no_such_chapter")

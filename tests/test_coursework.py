@@ -576,6 +576,7 @@ def test_resolve_chapter():
     assert cw.resolve_chapter(first.stem) == first
     assert cw.resolve_chapter(f"book/{first.name}") == first
     assert cw.resolve_chapter(first.stem.split("_")[0]) == first
-    assert cw.resolve_chapter(str(int(first.stem.split("_")[0]))) == first         # "1" as well as "01"
+    four = [p for p in CHAPTERS if p.stem.startswith("04_")]
+    assert four and cw.resolve_chapter("4") == cw.resolve_chapter("04") == four[0]    # "4" as well as "04"
     with pytest.raises(ValueError, match="must name one of"):
         cw.resolve_chapter("no_such_chapter")

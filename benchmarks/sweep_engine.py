@@ -341,4 +341,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:           # Ctrl-C, or the time limit of scripts/paper-on-gpu.sh
+        print("\nbenchmark interrupted: the rows above were measured; nothing was written to --json",
+              file=sys.stderr)
+        sys.exit(130)

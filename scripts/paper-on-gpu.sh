@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 DEVICE=${DEVICE:-cuda}
 PRESET=${PRESET:-paper}
 BUDGET=${BUDGET:-540}                   # seconds for the whole script: a 10-minute call, with margin
-PY=${PYTHON:-python3}
+if [ -x .venv/bin/python ]; then PY=${PYTHON:-.venv/bin/python}; else PY=${PYTHON:-python3}; fi   # make venv's
 BENCH_ARGS=${BENCH_ARGS:-}
 RESULTS=${OUT:+$OUT/results}
 RESULTS=${RESULTS:-results}

@@ -284,3 +284,14 @@ def test_fig3a_perfect_is_not_tested_while_the_psnr_still_rises_and_has_no_partl
     sig = rows["fig3a.sigma_A"]
     assert sig.verdict == DISAGREES and not sig.robust
     assert {r.name: r.verdict for r in sig.readings}["the 3×3 blur"] == AGREES
+
+
+def test_a_reading_that_does_not_test_the_claim_contradicts_nothing():
+    from dipnb.report import NOT_TESTED, Claim, Reading, settle
+
+    c = settle(Claim("x", "c", "p", "m", "", status="numerical"),
+               [Reading("headline run", AGREES, paper=True), Reading("a shorter sensitivity run", NOT_TESTED)], "w")
+    assert c.robust and c.status == "numerical" and c.verdict == AGREES
+    d = settle(Claim("y", "c", "p", "m", ""), [Reading("a", AGREES, paper=True), Reading("b", NOT_TESTED),
+                                               Reading("c", DISAGREES)], "w")
+    assert not d.robust

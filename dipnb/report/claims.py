@@ -116,11 +116,12 @@ class Reading:
 
 def settle(claim: "Claim", readings, why: str) -> "Claim":
     """Rule 9: the headline verdict of ``claim`` is its verdict under the reading the paper's
-    words imply (``why`` says in one phrase why that reading is the paper's); when the
-    readings' verdicts differ in kind (:func:`verdict_kind`), the claim's status is
-    :data:`DEPENDS` and its "agree?" cell shows each reading's verdict. A claim is "robust"
-    (:attr:`Claim.robust`) when every reading gives the same kind of verdict; the findings page
-    lists a disagreement only when it is robust."""
+    words imply (``why`` says in one phrase why that reading is the paper's); when two readings
+    decide differently (one agrees, another disagrees: :func:`verdict_kind`), the claim's status
+    is :data:`DEPENDS` and its "agree?" cell shows each reading's verdict. A claim is "robust"
+    (:attr:`Claim.robust`) when no two readings decide differently (a reading under which the
+    claim is not tested contradicts nothing); the findings page lists a disagreement only when
+    it is robust."""
     readings = list(readings)
     paper = [r for r in readings if r.paper]
     if len(paper) != 1:
@@ -137,7 +138,7 @@ def settle(claim: "Claim", readings, why: str) -> "Claim":
         claim.status = DEPENDS
         claim.agree += f"; {DEPENDS}: {others}"
     elif others:
-        claim.agree += f"; the same at every other reading ({others})"
+        claim.agree += f"; no other reading contradicts it ({others})"
     return claim
 
 
@@ -265,9 +266,10 @@ class Claim:
 
     @property
     def robust(self) -> bool:
-        """Whether every reading of our own choices gives the same kind of verdict (:func:`settle`);
-        True for a claim without readings."""
-        return len({verdict_kind(r.verdict) for r in self.readings}) <= 1
+        """Whether no two readings of our own choices give contrary verdicts (:func:`settle`): every
+        reading that decides (agrees or disagrees) decides the same way; a reading under which the
+        claim is not tested contradicts nothing. True for a claim without readings."""
+        return len({verdict_kind(r.verdict) for r in self.readings} - {"open"}) <= 1
 
     def row(self) -> dict:
         """The row of a table: ``{"claim", "paper says", "we measure", "agree?"}``."""

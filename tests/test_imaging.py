@@ -149,6 +149,9 @@ def test_train_image_checkpoint_resumes_and_continues_with_the_same_iterates(tmp
     assert torch.load(ck, weights_only=False)["tau"] == 30
     with pytest.raises(ValueError, match="another run"):
         dipnb.train_image(net, pb, 0.03, 40, checkpoint=ck)
+    # a step moved in its last bits (a refactor of the step rule) still continues the run
+    nudged = dipnb.train_image(net, pb, 0.02 * (1 + 4e-16), 31, checkpoint=ck)
+    np.testing.assert_array_equal(nudged.loss[:31], full.loss[:31])
 
 
 def test_train_image_ctrl_c_saves_a_checkpoint_and_says_where(tmp_path, monkeypatch):

@@ -220,11 +220,13 @@ def image_setting(which: str, size: int = 64, k: int = 10_000, image: str = "hop
 
 def _checkpoint(cache, name: str, params: dict, cell):
     """Where an image run keeps its checkpoint: ``checkpoints/`` beside the sweep's cache folder,
-    keyed by everything but the step budget, so that a later call with more steps continues it."""
+    keyed by everything but the step budget, so that a later call with more steps continues it,
+    and with γ to 10 significant digits, so that a change of its last bits does not lose it."""
     if cache is None:
         return None
     from pathlib import Path
 
+    params = dict(params, gamma=f"{float(params['gamma']):.10g}") if "gamma" in params else params
     return Path(cache).parent / "checkpoints" / f"{name}-{cell_key(name, params, cell)}.pt"
 
 

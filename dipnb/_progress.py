@@ -42,6 +42,14 @@ class _LogBar:
             self._line()
 
 
+def _in_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (a notebook shows a tqdm widget), not merely in a
+    process that imported ipykernel (pytest with nbmake does)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and "ZMQ" in type(shell).__name__
+
+
 def progress_bar(total: int, desc: str, enabled: bool = True, unit: str = "cell", leave: bool = True):
     """A progress bar over ``total`` items (cells, steps): tqdm in a terminal or a notebook, plain
     lines in a log.
@@ -56,6 +64,6 @@ def progress_bar(total: int, desc: str, enabled: bool = True, unit: str = "cell"
     if not enabled:
         return _LogBar(total, desc, silent=True, unit=unit)
     tty = getattr(sys.stderr, "isatty", lambda: False)()
-    if tty or "ipykernel" in sys.modules:
+    if tty or _in_kernel():
         return tqdm(total=total, desc=desc, unit=unit, leave=leave)
     return _LogBar(total, desc, unit=unit)

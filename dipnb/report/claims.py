@@ -8,7 +8,7 @@ import numpy as np
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
            "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "DEPENDS", "decide",
-           "decide_direction", "Reading", "settle", "verdict_kind"]
+           "decide_direction", "Reading", "settle", "verdict_kind", "fold_html", "verdict_head"]
 
 #: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
 AGREES = "agrees"
@@ -283,6 +283,21 @@ class Claim:
             raise KeyError(f"no column {column!r}; accepted: {list(self._COLUMNS)}") from None
 
 
+def fold_html(head: str, rest: str = "") -> str:
+    """``head`` as escaped HTML, with ``rest`` folded under it in a ``<details>`` element (which
+    needs no script: the static book and Jupyter both open it on a click)."""
+    import html
+
+    if not rest:
+        return html.escape(head)
+    return f"{html.escape(head)}<details><summary>more</summary>{html.escape(rest)}</details>"
+
+
+def verdict_head(claim: "Claim") -> str:
+    """The headline verdict of a claim, marked when another reading of our choices contradicts it."""
+    return claim.verdict + ("" if claim.robust or not claim.readings else f" ({DEPENDS})")
+
+
 class ClaimTable(Table):
     """Claims (or rows with their four columns) shown as a table: HTML in the book, Markdown
     with ``str()``. ``columns`` may drop the ``"claim"`` column where it repeats ``"paper says"``."""
@@ -294,6 +309,25 @@ class ClaimTable(Table):
         rows = [c.row() if isinstance(c, Claim) else c for c in claims]
         super().__init__(rows, list(columns))
         self.claims = claims
+
+    def _repr_html_(self) -> str:
+        """HTML where a long measurement and a verdict with several readings read at a glance:
+        the first clause and the headline verdict on the row, the rest folded under it (a
+        ``<details>`` element: no script needed)."""
+        import html
+
+        def cell(col, value, claim):
+            text = str(value)
+            if col == "we measure":
+                return fold_html(*text.partition("; ")[::2])
+            if col == "agree?" and isinstance(claim, Claim) and claim.verdict:
+                return fold_html(verdict_head(claim), text if text != claim.verdict else "")
+            return html.escape(text)
+
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{cell(col, x, claim)}</td>" for col, x in zip(self.columns, row))
+                       + "</tr>" for row, claim in zip(self.cells, self.claims))
+        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def claims_by_key(claims) -> dict:

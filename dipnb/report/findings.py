@@ -16,7 +16,8 @@ from __future__ import annotations
 from ..experiments.results import best_result, load_result
 from . import audit as _audit
 from . import images, sweeps
-from .claims import AGREES, BEYOND, DISAGREES, ERRATUM, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Table
+from .claims import (AGREES, BEYOND, DISAGREES, ERRATUM, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Table,
+                     fold_html, verdict_head)
 
 __all__ = ["THEORY", "SECTIONS", "REPS", "saved_claims", "findings", "sections", "findings_table",
            "saved_audit", "SECTION_TITLES", "audit_table"]
@@ -191,10 +192,11 @@ def findings_table(claims) -> Table:
         verdict = c.agree or c.verdict
         if c.verdict == NOT_TESTED and c.setting and c.setting not in verdict:
             verdict = f"{NOT_TESTED}: {c.setting}"
-        rows.append({"finding": c.claim, "verdict": verdict, "status": c.status or "numerical",
-                     "we measure": c.measured, "where": _link(c.key), "settle at full size": c.command or "—"})
+        rows.append({"finding": c.claim, "verdict": fold_html(verdict_head(c), verdict if verdict != c.verdict else ""),
+                     "status": c.status or "numerical", "we measure": fold_html(*c.measured.partition("; ")[::2]),
+                     "where": _link(c.key), "settle at full size": c.command or "—"})
     return Table(rows, ["finding", "verdict", "status", "we measure", "where", "settle at full size"],
-                 raw=("where",))
+                 raw=("where", "verdict", "we measure"))
 
 
 def audit_table(out=None):

@@ -252,8 +252,8 @@ class GaussianBlur(LinearOperator):
     * 5×5 kernel: about 5.4e-4 for every boundary;
     * 3×3 kernel: 1.5e-5 (reflect), 1.5e-5 (circular), 4.4e-5 (zero). Its taps [0.274,
       0.452, 0.274] have the response 0.452 + 0.548 cos ω, which vanishes at ω = 2.54; on 64
-      points with a reflecting boundary the frequency πj/64 nearest it (j = 52, ω = 2.55) has
-      |H| = 0.0039, and σ_A = 0.0039². The 3×3 kernel is nearly singular at one frequency,
+      points with a reflecting boundary the frequency πj/64 nearest it (j = 52, ω = 2.55) has a
+      response of 0.0039 in absolute value, and σ_A = 0.0039². The 3×3 kernel is nearly singular at one frequency,
       not smoothly ill-conditioned as a Gaussian blur is.
 
     The paper quotes :math:`\\sigma_{\\min}(A) \\sim 10^{-5}`, which only the 3×3 kernel gives;

@@ -37,7 +37,7 @@ from nbwatch import WatchdogClient   # tools/ is on sys.path (the root conftest.
 
 from dipnb import coursework as cw
 
-CHAPTERS = cw.chapters()
+CHAPTERS = [md for md in cw.chapters() if "{exercise-start}" in md.read_text(encoding="utf-8")]  # pages with exercises
 KINDS = ("scale", "sign", "shape")
 MARK = "PERTURBED-CHECK "
 

@@ -5,8 +5,9 @@ Each test runs a two-cell notebook in a real kernel and breaks one exchange on p
 * ``test_lost_reply_is_detected_and_retried``: the client swallows the first cell's
   ``execute_reply``; both sides then sit idle. The cell timeout is 90 s, so without the
   watchdog the test ends in ``CellTimeoutError`` after 90 s and fails; with it, the stall
-  is reported (notebook and cell named) after ``nbwatch.SILENCE_S`` = 60 s of silence
-  and the notebook runs again and completes.
+  is reported (notebook and cell named) after 6 s of silence (the chapters' default,
+  ``nbwatch.SILENCE_S`` = 60 s, lies below the 90 s cell timeout too: asserted, not waited
+  for) and the notebook runs again and completes.
 * ``test_missed_wakeup_is_recovered``: the reply arrives, but its wake-up is consumed
   before the event loop sees it (the edge-triggered zmq FD). Plain nbclient then waits
   out the whole cell timeout and carries on silently with the late reply: issue 15's
@@ -71,8 +72,9 @@ class DropFirstReply(nbwatch.WatchdogClient):
 
 
 def test_lost_reply_is_detected_and_retried(reports):
+    assert nbwatch.SILENCE_S + 10 < CELL_TIMEOUT       # the default would report before the cell timeout
     nb = notebook()
-    client = DropFirstReply(nb, timeout=CELL_TIMEOUT, name="stall-test.ipynb")
+    client = DropFirstReply(nb, timeout=CELL_TIMEOUT, name="stall-test.ipynb", silence=6)
     client.execute()
     stalls = [e for e in client.events if e["kind"] == "stall"]
     assert len(stalls) == 1 and stalls[0]["cell"] == 0

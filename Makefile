@@ -44,7 +44,8 @@ book: venv
 #     chapter's executed notebook to $(EXECUTED).
 #  2. the book, built from those notebooks (tools/nbwatch_sphinx.py: a fresh jupyter-cache of
 #     them; a chapter without one is executed again and fails the build), warnings as errors.
-#  3. tests/test_browser.py: the built pages in headless Chromium with the network cut.
+#  3. tests/test_browser*.py: the built pages in headless Chromium with the network cut, and
+#     the interactive figures driven as a reader would (slider, hover, toggle).
 # All three run even if one fails; the recipe fails if any did (pytest's exit code 5, no
 # tests collected, is a failure too).
 # --nbmake collects every book/*.ipynb (it ignores .md); the normal test modules
@@ -64,15 +65,15 @@ RUN_ENV = DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) NBWATCH_LOG=$(CURDIR)/$(NBWATCH_L
 test: venv chromium
 	rm -rf $(EXECUTED) $(NBWATCH_LOG) && mkdir -p $(EXECUTED)
 	@status=0; \
-	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore=tests/test_browser.py || status=$$?; \
+	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore-glob='tests/test_browser*' || status=$$?; \
 	$(BOOK_ENV) $(RUN_ENV) $(BUILD) || status=$$?; \
-	$(TEST_ENV) $(BIN)/python -m pytest tests/test_browser.py || status=$$?; \
+	$(TEST_ENV) $(BIN)/python -m pytest tests/test_browser*.py || status=$$?; \
 	if [ -s $(NBWATCH_LOG) ]; then echo "nbwatch ($(NBWATCH_LOG)):"; cat $(NBWATCH_LOG); fi; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (exit $$status, see above)"; fi; exit $$status
 
 # Everything but the browser test, without building the book (faster while editing).
 unit: venv
-	$(TEST_ENV) $(PYTEST) --ignore=tests/test_browser.py
+	$(TEST_ENV) $(PYTEST) --ignore-glob='tests/test_browser*'
 
 # The browser test drives the Debian chromium (no browser download); install it if missing.
 chromium:

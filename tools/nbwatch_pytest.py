@@ -40,6 +40,7 @@ class NbwatchWarning(UserWarning):
 def kernel_env() -> dict:
     env = dict(_ENV_AT_START)
     env.pop("MPLBACKEND", None)
+    env["DIPNB_BOOK"] = "1"     # = dipnb.plotting.interactive.BOOK_ENV: the book serves BokehJS once per page
     return env
 
 

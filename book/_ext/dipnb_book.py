@@ -5,7 +5,36 @@
   drop exact duplicate script entries of each page.
 * pydata-sphinx-theme logs "Got invalid theme mode" when no default mode is set:
   default to the light mode (readers can still switch).
+* Interactive figures (:mod:`dipnb.plotting.interactive`): the chapters' kernels get
+  ``DIPNB_BOOK=1``, so a figure's output leaves BokehJS out; each page whose body holds such
+  a figure gets BokehJS's two scripts, once, from ``_static/bokeh-<version>/`` (copied from
+  the installed ``bokeh`` when the build ends), and no other page loads them.
 """
+import os
+import shutil
+
+from dipnb.plotting.interactive import BOKEH_JS, BOOK_ENV, MARKER, bokeh_js_dir
+
+
+def _bokeh_folder() -> str:
+    import bokeh
+
+    return f"bokeh-{bokeh.__version__}"
+
+
+def _bokeh_scripts(app, pagename, templatename, context, doctree):
+    if f'class="{MARKER}"' in (context.get("body") or ""):
+        for name in BOKEH_JS:
+            app.add_js_file(f"{_bokeh_folder()}/{name}")
+
+
+def _copy_bokeh(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    target = os.path.join(app.outdir, "_static", _bokeh_folder())
+    os.makedirs(target, exist_ok=True)
+    for name in BOKEH_JS:
+        shutil.copyfile(os.path.join(bokeh_js_dir(), name), os.path.join(target, name))
 
 
 def _page_fixes(app, pagename, templatename, context, doctree):
@@ -27,5 +56,8 @@ def _page_fixes(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    os.environ[BOOK_ENV] = "1"          # kernels started by this build inherit it
+    app.connect("html-page-context", _bokeh_scripts, priority=500)
     app.connect("html-page-context", _page_fixes, priority=900)
+    app.connect("build-finished", _copy_bokeh)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,117 @@
+"""What the browser tests share: the built book, Debian's chromium with the network cut, and
+the gestures a reader makes on an interactive figure (drag a slider, hover a cell, click).
+
+Each ``tests/test_browser*.py`` imports from here; ``make test`` runs them after building the
+book. An interactive figure is ``<div class="dipnb-bokeh" data-figure=NAME>`` (see
+:mod:`dipnb.plotting.interactive`); Bokeh draws into canvases inside open shadow roots,
+which Playwright's CSS selectors pierce.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+# Issue 12: every chapter page is shorter than this at the 1200 px viewport (asides go into
+# dropdowns, which are closed when measured, or onto a page of their own).
+MAX_CHAPTER_HEIGHT_PX = 11_000
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [c["file"] for c in part["chapters"]]
+    return pages
+
+
+def launch_browser():
+    """Yield a headless chromium (use as a module-scoped fixture: ``browser = pytest.fixture(scope="module")(launch_browser)``)."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built book at {HTML}: run `make book` first (make test does)")
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("chromium is not installed: `make test` and .ci/run install the Debian package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, page_name: str):
+    """Load a page offline; return (page, console errors, requests that tried to leave the build)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors, outside = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def block(route):
+        outside.append(route.request.url)
+        route.abort()
+
+    page.route("http://**", block)
+    page.route("https://**", block)
+    page.goto((HTML / f"{page_name}.html").as_uri())
+    page.wait_for_load_state("load")
+    # Sphinx loads MathJax only on pages with math (the instructors' page has none)
+    if page.evaluate("() => [...document.scripts].some(s => /mathjax/i.test(s.src))"):
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=30000)
+        page.evaluate("() => MathJax.startup.promise")
+    page.wait_for_timeout(500)       # widget manager renders after load
+    return page, errors, outside
+
+
+
+
+# -- interactive figures ---------------------------------------------------------------------
+def figure(page, name: str):
+    """The figure ``name`` on ``page``, once BokehJS has drawn it (a canvas inside it)."""
+    loc = page.locator(f'.dipnb-bokeh[data-figure="{name}"]')
+    assert loc.count() == 1, f"figure {name!r}: {loc.count()} on the page, expected 1"
+    page.wait_for_function(
+        """(name) => { const f = document.querySelector(`.dipnb-bokeh[data-figure="${name}"]`);
+                      return window.Bokeh && f && f.querySelector('.bk-Column, .bk-Row, .bk-Figure, [class*="bk-"]'); }""",
+        arg=name, timeout=15000)
+    page.wait_for_timeout(300)
+    return loc
+
+
+def drag_slider(page, fig, index: int = 0, dx: float = 200.0) -> None:
+    """Drag the handle of the figure's ``index``-th slider by ``dx`` px, as a mouse would."""
+    handle = fig.locator(".noUi-handle").nth(index)
+    box = handle.bounding_box()
+    assert box is not None, "slider handle is not visible"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(400)
+
+
+def hover(page, fig, fx: float, fy: float, plot: int = 0) -> str:
+    """Move the mouse to (fx, fy), fractions of the ``plot``-th canvas of the figure, and return
+    the text of the tooltip Bokeh shows there ('' if none)."""
+    canvas = fig.locator(".bk-Figure, .bk-Plot").nth(plot)
+    box = canvas.bounding_box()
+    assert box is not None, "plot is not visible"
+    page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.wait_for_timeout(400)
+    tips = page.locator(".bk-Tooltip, .bk-tooltip")
+    texts = [tips.nth(i).inner_text() for i in range(tips.count()) if tips.nth(i).is_visible()]
+    return "\n".join(t for t in texts if t.strip())
+
+
+def pixels(fig) -> bytes:
+    """A screenshot of the figure, to tell whether an interaction changed what is drawn."""
+    return fig.screenshot()

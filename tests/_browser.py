@@ -74,6 +74,24 @@ def open_page(browser, page_name: str):
 
 
 # -- interactive figures ---------------------------------------------------------------------
+#: every interactive figure of the book: name (``data-figure``) -> page. The generic checks of
+#: tests/test_browser_interactive.py run on each (renders, fits its column, no console error,
+#: BokehJS once per page); tests/test_browser_{interactive,theorem,sweeps,images}.py drive them.
+FIGURES = {
+    "exponent": "book/02_kl_inequality",
+    "theorem-explorer": "book/04_theorem_iii1",
+    "fig1": "book/06_fig1_width",
+    "fig1-quick": "book/06_fig1_width",
+    "fig2": "book/07_fig2_stepsize",
+    "fig2-quick": "book/07_fig2_stepsize",
+    "gamma-threshold": "book/07_fig2_stepsize",
+    "fig3a": "book/08_fig3_images",
+    "fig3b-quick": "book/09_fig3b_fig4",
+    "fig3b": "book/09_fig3b_fig4",
+    "fig3b-ref": "book/09_fig3b_fig4",
+}
+
+
 def figure(page, name: str):
     """The figure ``name`` on ``page``, once BokehJS has drawn it (a canvas inside it)."""
     loc = page.locator(f'.dipnb-bokeh[data-figure="{name}"]')
@@ -89,6 +107,7 @@ def figure(page, name: str):
 def drag_slider(page, fig, index: int = 0, dx: float = 200.0) -> None:
     """Drag the handle of the figure's ``index``-th slider by ``dx`` px, as a mouse would."""
     handle = fig.locator(".noUi-handle").nth(index)
+    handle.scroll_into_view_if_needed()
     box = handle.bounding_box()
     assert box is not None, "slider handle is not visible"
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -99,16 +118,26 @@ def drag_slider(page, fig, index: int = 0, dx: float = 200.0) -> None:
     page.wait_for_timeout(400)
 
 
-def hover(page, fig, fx: float, fy: float, plot: int = 0) -> str:
-    """Move the mouse to (fx, fy), fractions of the ``plot``-th canvas of the figure, and return
-    the text of the tooltip Bokeh shows there ('' if none)."""
-    canvas = fig.locator(".bk-Figure, .bk-Plot").nth(plot)
-    box = canvas.bounding_box()
-    assert box is not None, "plot is not visible"
-    page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
-    page.wait_for_timeout(400)
-    tips = page.locator(".bk-Tooltip, .bk-tooltip")
-    texts = [tips.nth(i).inner_text() for i in range(tips.count()) if tips.nth(i).is_visible()]
+def data_to_page(page, plot_name: str, x: float, y: float) -> tuple[float, float]:
+    """Page (viewport) coordinates of the data point (x, y) of the Bokeh plot named ``plot_name``,
+    by the plot's own scales."""
+    return tuple(page.evaluate(
+        """([name, x, y]) => {
+            const doc = Bokeh.documents.find(d => d.get_model_by_name(name));
+            const view = Bokeh.index.find_one(doc.get_model_by_name(name));
+            view.el.scrollIntoView({block: "center"});
+            const box = view.el.getBoundingClientRect();
+            return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)];
+        }""", [plot_name, x, y]))
+
+
+def tooltip_at(page, xy) -> str:
+    """Move the mouse to page coordinates ``xy`` and return the visible tooltips' text (Bokeh 3.9
+    writes it inside the tooltip's shadow root, which Playwright's CSS selectors pierce)."""
+    page.mouse.move(*xy)
+    page.wait_for_timeout(300)
+    tips = page.locator(".bk-Tooltip .bk-tooltip-content")
+    texts = (tips.nth(i).inner_text() for i in range(tips.count()) if tips.nth(i).is_visible())
     return "\n".join(t for t in texts if t.strip())
 
 

@@ -13,15 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from _browser import HTML, SHOTS, drag_slider, figure, launch_browser, open_page, pixels, toc_pages
+from _browser import FIGURES, HTML, SHOTS, drag_slider, figure, launch_browser, open_page, pixels, toc_pages
 
 browser = pytest.fixture(scope="module")(launch_browser)
 
-#: every interactive figure of the book: name -> page (the per-figure tests below and in
-#: tests/test_browser_*.py drive them; this list makes the checks non-vacuous)
-FIGURES = {
-    "exponent": "book/02_kl_inequality",
-}
 #: a page's HTML plus every local script, style sheet and image it loads. MathJax's and the
 #: theme's files come to about 2.5 MB; BokehJS (core and widgets) adds 1.7 MB.
 MAX_PAGE_BYTES = 8_000_000

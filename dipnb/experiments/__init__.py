@@ -12,6 +12,7 @@ Importing this package registers them all.
 from .audit import AUDIT_PRESETS, audit_hypotheses
 from .cells import Interrupted, cell_key, run_cells
 from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
+from .explorer import THEOREM_EXPLORER_PRESETS, tau_samples, theorem_explorer_grid
 from .fig1 import FIG1_PRESETS, fig1_sweep
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
 from .images import (FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, image_setting, load_image,
@@ -36,5 +37,6 @@ __all__ = [
     "SCALING_PRESETS", "condition4_sweep", "width_scaling", "FIG1_PRESETS", "fig1_sweep",
     "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "fig2_sweep", "gamma_threshold_sweep",
     "FIG3A_PRESETS", "FIG3B_PRESETS", "IMAGE_SOURCES", "fig3a", "fig3b", "load_image", "step_size",
-    "image_setting", "AUDIT_PRESETS", "audit_hypotheses",
+    "image_setting", "AUDIT_PRESETS", "audit_hypotheses", "THEOREM_EXPLORER_PRESETS",
+    "theorem_explorer_grid", "tau_samples",
 ]

@@ -1,10 +1,15 @@
 """Figures a reader can probe in the static book, offline, with no kernel (Bokeh).
 
 :mod:`._base` holds :class:`Interactive` (how a figure is written into a page) and says why
-Bokeh; :mod:`.theory` has chapter 02's and 04's explorers, :mod:`.sweeps` the heat maps of
-Fig 1, Fig 2 and the threshold study, :mod:`.images` Fig 3 and Fig 4.
+Bokeh; :mod:`.theory` has chapter 02's explorer, :mod:`.theorem` chapter 04's, :mod:`.sweeps`
+the heat maps of Fig 1, Fig 2 and the threshold study, :mod:`.images` Fig 3 and Fig 4.
 """
 from ._base import BOKEH_JS, BOOK_ENV, MARKER, Interactive, bokeh_js_dir
+from .images import fig3a_explorer, fig3b_explorer
+from .sweeps import cell_tips, fig1_explorer, fig2_explorer, threshold_explorer
+from .theorem import theorem_explorer
 from .theory import exponent_explorer
 
-__all__ = ["Interactive", "BOOK_ENV", "MARKER", "BOKEH_JS", "bokeh_js_dir", "exponent_explorer"]
+__all__ = ["Interactive", "BOOK_ENV", "MARKER", "BOKEH_JS", "bokeh_js_dir", "exponent_explorer",
+           "theorem_explorer", "fig1_explorer", "fig2_explorer", "threshold_explorer", "cell_tips",
+           "fig3a_explorer", "fig3b_explorer"]

@@ -90,10 +90,10 @@ class Interactive:
 
 
 # -- shared pieces ------------------------------------------------------------------------------
-#: the widest an interactive figure may be, in px (the book's text column at a 1200 px window is
-#: narrower than the window minus the sidebars): figures use ``sizing_mode="stretch_width"`` to
-#: fill the column they are in, whatever its width, and this only for fixed-width pieces
-WIDTH = 780
+#: the widest an interactive figure may be, in px: the book's text column at a 1200 px window
+#: measures 624 px (tests/test_browser_interactive.py fails a figure wider than its column).
+#: Figures of fixed size take their widths from here; others use ``sizing_mode="stretch_width"``
+WIDTH = 620
 
 
 def log_floor(a, floor: float = 1e-300):

@@ -118,7 +118,8 @@ def main(argv=None) -> int:
         todo.append((name, path))
     if args.preset == "paper" and args.device.startswith("cpu") and todo:
         cpu = [n for n, _ in todo if "paper-cpu" in EXPERIMENTS[n].presets]
-        print("warning: the preset 'paper' runs the paper's sizes, meant for a GPU: on a CPU it can take hours"
+        print("warning: the preset 'paper' runs the paper's sizes, meant for a GPU: on a CPU the sweeps can "
+              "take hours (the result's .json records each run's time; README lists them)"
               + (f"; the preset 'paper-cpu' runs the paper's steps on the part of the grid a CPU can do "
                  f"({', '.join(cpu)}: python -m dipnb run {cpu[0]} --preset paper-cpu)" if cpu else ""),
               file=sys.stderr)

@@ -1,8 +1,8 @@
 """Figures a reader can probe in the static book, offline, with no kernel (Bokeh).
 
-:mod:`._base` holds :class:`Interactive` (how a figure is written into a page) and says why
-Bokeh; :mod:`.theory` has chapter 02's explorer, :mod:`.theorem` chapter 04's, :mod:`.sweeps`
-the heat maps of Fig 1, Fig 2 and the threshold study, :mod:`.images` Fig 3 and Fig 4.
+``_base`` holds :class:`Interactive` (how a figure is written into a page) and says why
+Bokeh; ``theory`` has chapter 02's explorer, ``theorem`` chapter 04's, ``sweeps`` the heat
+maps of Fig 1, Fig 2 and the threshold study, ``images`` Fig 3 and Fig 4.
 """
 from ._base import BOKEH_JS, BOOK_ENV, MARKER, Interactive, bokeh_js_dir
 from .images import fig3a_explorer, fig3b_explorer

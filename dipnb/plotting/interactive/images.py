@@ -165,7 +165,8 @@ def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: 
               for i, r in enumerate(runs)]
 
     cw = max(WIDTH - image_px * len(runs) - _AXES_PX, 200)
-    curves = figure(frame_width=cw, frame_height=image_px, width=cw + _AXES_PX, height=image_px + 80,
+    # sized by width and height only (a frame size as well left no room for the axis label)
+    curves = figure(width=cw + _AXES_PX, height=image_px + 80,
                     sizing_mode="fixed", x_axis_type="log", tools=_TOOLS,
                     title="PSNR(x_τ, x̄) [dB]", x_axis_label=f"ωτ (ω = {w:.3g})", name=f"{name}-curves")
     # one table for every run (NaN beyond a run's end), so that the tooltip shows them all at τ
@@ -202,6 +203,8 @@ def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: 
     curves.legend.label_text_font_size = "8pt"
     curves.legend.spacing = 0
     curves.legend.padding = 4
+    curves.legend.background_fill_alpha = 0.6     # the curves show through; a click on an entry hides it
+    curves.legend.click_policy = "hide"
     curves.toolbar.logo = None
 
     info = Div(text=texts[k0], name=f"{name}-info", width=WIDTH)
@@ -296,7 +299,7 @@ def fig3b_explorer(res: dict, name: str = "fig3b", points: int = 400, image_px: 
     src = ColumnDataSource(data, name=f"{name}-curve")
 
     fw = max(WIDTH - image_px - _AXES_PX - 20, 200)
-    fig4 = figure(frame_width=fw, frame_height=image_px, width=fw + _AXES_PX + 20, height=image_px + 80,
+    fig4 = figure(width=fw + _AXES_PX + 20, height=image_px + 80,
                   sizing_mode="fixed", x_axis_type="log", tools=_TOOLS,
                   title="Fig 4: reconstruction error", x_axis_label=f"ωτ (ω = {w:.3g})",
                   y_axis_label="error", name=f"{name}-fig4")
@@ -326,6 +329,8 @@ def fig3b_explorer(res: dict, name: str = "fig3b", points: int = 400, image_px: 
     fig4.legend.label_text_font_size = "8pt"
     fig4.legend.spacing = 0
     fig4.legend.padding = 4
+    fig4.legend.background_fill_alpha = 0.6     # the curves show through; a click on an entry hides it
+    fig4.legend.click_policy = "hide"
     fig4.toolbar.logo = None
 
     info = Div(text=texts[k0], name=f"{name}-info", width=WIDTH)

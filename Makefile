@@ -67,7 +67,7 @@ test: venv chromium
 	@status=0; \
 	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore-glob='tests/test_browser*' || status=$$?; \
 	$(BOOK_ENV) $(RUN_ENV) $(BUILD) || status=$$?; \
-	$(TEST_ENV) $(BIN)/python -m pytest tests/test_browser*.py || status=$$?; \
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_browser*.py || status=$$?; \
 	if [ -s $(NBWATCH_LOG) ]; then echo "nbwatch ($(NBWATCH_LOG)):"; cat $(NBWATCH_LOG); fi; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (exit $$status, see above)"; fi; exit $$status
 

@@ -104,6 +104,35 @@ def figure(page, name: str):
     return loc
 
 
+def check_figures(page, page_name: str) -> int:
+    """Every interactive figure on an open page: exactly the figures :data:`FIGURES` lists for
+    it, each drawn (a canvas, a sensible size) and no wider than its column. Returns how many."""
+    names = page.evaluate("() => [...document.querySelectorAll('.dipnb-bokeh')].map(f => f.dataset.figure)")
+    expected = sorted(n for n, p in FIGURES.items() if p == page_name)
+    assert sorted(names) == expected, f"{page_name}: figures {sorted(names)}, FIGURES lists {expected}"
+    for name in names:
+        fig = figure(page, name)
+        box = fig.bounding_box()
+        assert box and box["height"] > 150 and box["width"] > 300, (name, box)
+        n_canvas = page.evaluate(
+            """(name) => { const f = document.querySelector(`.dipnb-bokeh[data-figure="${name}"]`);
+                const walk = (n) => [...(n.shadowRoot ? n.shadowRoot.querySelectorAll('*') : []),
+                                     ...n.querySelectorAll('*')];
+                let count = 0, stack = [f];
+                while (stack.length) { const n = stack.pop();
+                  for (const c of walk(n)) { if (c.tagName === 'CANVAS') count++; if (c.shadowRoot) stack.push(c); } }
+                return count; }""", name)
+        assert n_canvas > 0, f"{name}: no canvas drawn"
+        overflow = page.evaluate(
+            """(name) => { const f = document.querySelector(`.dipnb-bokeh[data-figure="${name}"]`);
+                          const col = f.closest('.cell_output, article') || f.parentElement;
+                          return [f.getBoundingClientRect().right, col.getBoundingClientRect().right,
+                                  f.scrollWidth, f.clientWidth]; }""", name)
+        assert overflow[0] <= overflow[1] + 1 and overflow[2] <= overflow[3] + 1, (
+            f"{name} overflows its column (right edge, column's, scroll and client widths): {overflow}")
+    return len(names)
+
+
 def drag_slider(page, fig, index: int = 0, dx: float = 200.0) -> None:
     """Drag the handle of the figure's ``index``-th slider by ``dx`` px, as a mouse would."""
     handle = fig.locator(".noUi-handle").nth(index)

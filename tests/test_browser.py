@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _browser import HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, launch_browser, open_page, toc_pages
+from _browser import HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, check_figures, launch_browser, open_page, toc_pages
 
 browser = pytest.fixture(scope="module")(launch_browser)
 
@@ -53,6 +53,9 @@ def test_page_renders_offline(browser, page_name):
     n_state = page.locator('script[type="application/vnd.jupyter.widget-state+json"]').count()
     if n_state:
         assert page.locator(".jupyter-widgets, .widget-slider").count() > 0, "saved widgets did not render"
+
+    # interactive figures: each one FIGURES lists for this page, drawn and within the column
+    check_figures(page, page_name)
 
     assert not outside, f"requests outside the build (page is not offline): {outside[:5]}"
     assert not errors, f"console errors: {errors[:5]}"

@@ -1,7 +1,8 @@
 """Interactive figures in the built book, with no kernel and the network cut (issue 23).
 
-Each figure of :data:`FIGURES` must render on its page, change what it draws when a reader
-moves its control (checked on the page: the pixels and the text it shows), and log no console
+Each figure of :data:`FIGURES` must render on its page (checked where tests/test_browser.py
+opens the page, by :func:`_browser.check_figures`), change what it draws when a reader moves
+its control (checked on the page: the pixels and the text it shows), and log no console
 error. BokehJS must be loaded once on each page that has a figure and on no other page. Each
 page's weight (the HTML and every local file it loads) is written to
 ``_build/screenshots/weights.txt``; a page over :data:`MAX_PAGE_BYTES` fails.
@@ -50,32 +51,6 @@ def test_bokeh_loaded_once_where_needed_and_pages_not_too_heavy():
     (SHOTS / "weights.txt").write_text("\n".join(lines) + "\n")
     for fig, page in FIGURES.items():
         assert f'data-figure="{fig}"' in (HTML / f"{page}.html").read_text(), f"{fig} not on {page}"
-
-
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_figure_renders_without_errors(browser, name):
-    page, errors, outside = open_page(browser, FIGURES[name])
-    fig = figure(page, name)
-    box = fig.bounding_box()
-    assert box and box["height"] > 150 and box["width"] > 300, box
-    n_canvas = page.evaluate(
-        """(name) => { const f = document.querySelector(`.dipnb-bokeh[data-figure="${name}"]`);
-            const walk = (n) => [...(n.shadowRoot ? n.shadowRoot.querySelectorAll('*') : []),
-                                 ...n.querySelectorAll('*')];
-            let count = 0, stack = [f];
-            while (stack.length) { const n = stack.pop();
-              for (const c of walk(n)) { if (c.tagName === 'CANVAS') count++; if (c.shadowRoot) stack.push(c); } }
-            return count; }""", name)
-    assert n_canvas > 0, "no canvas drawn"
-    overflow = page.evaluate(
-        """(name) => { const f = document.querySelector(`.dipnb-bokeh[data-figure="${name}"]`);
-                      const col = f.closest('.cell_output, article') || f.parentElement;
-                      return [f.getBoundingClientRect().right, col.getBoundingClientRect().right,
-                              f.scrollWidth, f.clientWidth]; }""", name)
-    assert overflow[0] <= overflow[1] + 1 and overflow[2] <= overflow[3] + 1, (
-        f"figure overflows its column (right edge, column's, scroll and client widths): {overflow}")
-    assert not outside and not errors, (outside[:3], errors[:3])
-    page.close()
 
 
 def test_exponent_slider_moves_the_curves(browser):

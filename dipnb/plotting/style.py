@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["setup_style", "axes_grid", "DPI", "PAGE_WIDTH", "FONT_SIZE", "TITLE_SIZE", "LABEL_SIZE",
+__all__ = ["setup_style", "axes_grid", "cell_edges", "DPI", "PAGE_WIDTH", "FONT_SIZE", "TITLE_SIZE", "LABEL_SIZE",
            "TICK_SIZE", "LEGEND_SIZE", "ANNOTATION_SIZE", "IMAGE_TITLE_SIZE", "HEAT_CMAP", "IMAGE_CMAP",
            "LEGEND_FACE"]
 
@@ -58,3 +58,13 @@ def axes_grid(axes, n):
         return fig, list(axes[0])
     axes = list(np.atleast_1d(axes))
     return axes[0].figure, axes
+
+
+def cell_edges(x):
+    """Cell edges around the points ``x`` (midpoints, half a step beyond both ends): the cells of
+    every heat map, matplotlib (:mod:`dipnb.plotting.sweeps`) and interactive alike."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 1:
+        return np.array([x[0] - 0.5, x[0] + 0.5])
+    mid = (x[1:] + x[:-1]) / 2
+    return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])

@@ -11,23 +11,14 @@ import numpy as np
 
 from ..analysis import condition4_probability, width_at_probability
 from ..experiments.paper import PAPER
-from .style import ANNOTATION_SIZE, HEAT_CMAP, LEGEND_FACE, LEGEND_SIZE, PAGE_WIDTH
+from .style import ANNOTATION_SIZE, HEAT_CMAP, LEGEND_FACE, LEGEND_SIZE, PAGE_WIDTH, cell_edges
 
 __all__ = ["plot_fig1", "plot_fig2", "plot_gamma_threshold"]
 
 
-def _edges(x):
-    """Cell edges around the points ``x`` (midpoints, half a step beyond both ends)."""
-    x = np.asarray(x, dtype=float)
-    if x.size == 1:
-        return np.array([x[0] - 0.5, x[0] + 0.5])
-    mid = (x[1:] + x[:-1]) / 2
-    return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
-
-
 def _heat(ax, x, rows, Z, cmap=HEAT_CMAP):
     """Heat map of Z (rows × x) with categorical rows (unevenly spaced values are fine)."""
-    mesh = ax.pcolormesh(_edges(x), np.arange(len(rows) + 1) - 0.5, np.asarray(Z, dtype=float),
+    mesh = ax.pcolormesh(cell_edges(x), np.arange(len(rows) + 1) - 0.5, np.asarray(Z, dtype=float),
                          vmin=0, vmax=1, cmap=cmap, shading="flat")
     ax.grid(False)
     ax.set_yticks(np.arange(len(rows)), [str(int(r)) for r in rows])
@@ -71,7 +62,7 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     for ax, lk in zip(axes, (lka, lkb)):
         _width_line(ax, res["ks_a"], pa, level, "w--", f"(4) holds with P = {level:g}")
         _width_line(ax, res["ks_a"], pa, 1.0, "w-", "(4) holds in every run (P = 1)")
-        lo, hi = _edges(lk)[[0, -1]]
+        lo, hi = cell_edges(lk)[[0, -1]]
         inside = (bound >= lo) & (bound <= hi)
         ax.plot(bound[inside], np.arange(len(ms))[inside], "wD", ms=5, mec="k", label="bound (C = C' = 1)")
         # a bound beyond the grid: a triangle on the edge of its row and the value beside it,
@@ -90,7 +81,7 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
         i = int(np.flatnonzero(ms == 2)[0])
         for ax, key, lk in ((axes[0], "fig1_bound_m2_log10k", lka), (axes[1], "fig1_conv_m2_log10k", lkb)):
             x = PAPER[key]
-            lo, hi = _edges(lk)[[0, -1]]
+            lo, hi = cell_edges(lk)[[0, -1]]
             if lo <= x <= hi:
                 ax.plot([x], [i], "*", color="C3", ms=11, mec="w", label=f"paper, m = 2: $10^{{{x}}}$")
     axes[0].set(ylabel="m", title=f"(a) P[(4) holds], $\\nu_1 = {nu1:g}$, {res['runs']} runs")
@@ -112,7 +103,7 @@ def _hatch_not_run(ax, x, res):
         return
     from matplotlib.patches import Rectangle
 
-    edges = _edges(x)
+    edges = cell_edges(x)
     ran = np.asarray(res["ran"], dtype=bool)
     for n, (i, j) in enumerate(zip(*np.nonzero(~ran))):
         ax.add_patch(Rectangle((edges[j], i - 0.5), edges[j + 1] - edges[j], 1.0, fill=True, fc="0.85",
@@ -141,7 +132,7 @@ def plot_fig2(res: dict, paper_threshold: float = 10 ** PAPER["threshold_log10_g
     ax.plot(np.log10(np.median(2 / res["L0"], axis=1)), y, "w--", lw=1.5, label=r"$2/L_0$ (measured)")
     ax.plot(np.log10(np.median(1 / res["L_eq10"], axis=1)), y, "w:", lw=2, label=r"$1/L$ by (10), const. 1")
     ax.axvline(math.log10(paper_threshold), color="C1", lw=1, label=r"paper: $10^{1.6}$ (n = 5)")
-    lo, hi = _edges(lg)[[0, -1]]
+    lo, hi = cell_edges(lg)[[0, -1]]
     ax.set(xlim=(lo, hi), xlabel=r"$\log_{10}\gamma$", ylabel="n",
            title=f"P[converge], k = {res['k']}, m = ⌈n/2⌉, {res['runs']} runs, "
                  f"$\\tau \\leq {res['steps']:g}$")

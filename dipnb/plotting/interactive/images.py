@@ -89,6 +89,28 @@ def _image_panel(size: int, px: int, title: str, source, name: str):
 
 
 # -- chapter 08: Fig 3a ----------------------------------------------------------------------------
+
+def _finish(fig, legend_location: str) -> None:
+    """The legend and toolbar every curve panel here shares: small, half-transparent (the curves
+    show through), a click on an entry hides its curve; no Bokeh logo."""
+    fig.legend.location = legend_location
+    fig.legend.label_text_font_size = "8pt"
+    fig.legend.spacing = 0
+    fig.legend.padding = 4
+    fig.legend.background_fill_alpha = 0.6
+    fig.legend.click_policy = "hide"
+    fig.toolbar.logo = None
+
+
+def _tau_controls(name: str, texts, titles, k0: int):
+    """The line of text and the slider over the snapshots (one position per entry of ``texts``)."""
+    from bokeh.models import Div, Slider
+
+    info = Div(text=texts[k0], name=f"{name}-info", width=WIDTH)
+    slider = Slider(start=0, end=max(len(texts) - 1, 1), step=1, value=k0, show_value=False,
+                    title=titles[k0], width=WIDTH - 40, name=f"{name}-slider", disabled=len(texts) < 2)
+    return info, slider
+
 def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: int = 160) -> Interactive:
     """Fig 3a on a slider: the reconstruction :math:`x_\\tau` of each noise level at a snapshot,
     beside its PSNR along training with a marker at τ.
@@ -119,7 +141,7 @@ def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: 
         iteration shown, its ωτ and the run's PSNR there.
     """
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Slider, Span
+    from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Span
     from bokeh.plotting import figure
 
     from ...analysis import psnr
@@ -199,18 +221,9 @@ def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: 
                 line_color="black", line_alpha=0.5, line_width=1)
     curves.add_layout(span)
     curves.add_tools(HoverTool(renderers=[lines[longest]], mode="vline", tooltips=tips))
-    curves.legend.location = "top_left"
-    curves.legend.label_text_font_size = "8pt"
-    curves.legend.spacing = 0
-    curves.legend.padding = 4
-    curves.legend.background_fill_alpha = 0.6     # the curves show through; a click on an entry hides it
-    curves.legend.click_policy = "hide"
-    curves.toolbar.logo = None
+    _finish(curves, "top_left")
 
-    info = Div(text=texts[k0], name=f"{name}-info", width=WIDTH)
-    slider = Slider(start=0, end=max(len(taus) - 1, 1), step=1, value=k0, show_value=False,
-                    title=titles[k0], width=WIDTH - 40, name=f"{name}-slider",
-                    disabled=len(taus) < 2)
+    info, slider = _tau_controls(name, texts, titles, k0)
     loc = [w * float(t) if t > 0 else None for t in taus]
     slider.js_on_change("value", CustomJS(
         args=dict(tables=images, currents=currents, marks=marks, pick=pick, mx=mx, my=my, span=span,
@@ -260,7 +273,7 @@ def fig3b_explorer(res: dict, name: str = "fig3b", points: int = 400, image_px: 
         the PSNR of the snapshot shown.
     """
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Slider, Span
+    from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Span
     from bokeh.plotting import figure
 
     w = _omega(res)
@@ -325,17 +338,9 @@ def fig3b_explorer(res: dict, name: str = "fig3b", points: int = 400, image_px: 
                 line_alpha=0.5, line_width=1)
     fig4.add_layout(span)
     fig4.add_tools(HoverTool(renderers=[line], mode="vline", tooltips=tips))
-    fig4.legend.location = "center_right"
-    fig4.legend.label_text_font_size = "8pt"
-    fig4.legend.spacing = 0
-    fig4.legend.padding = 4
-    fig4.legend.background_fill_alpha = 0.6     # the curves show through; a click on an entry hides it
-    fig4.legend.click_policy = "hide"
-    fig4.toolbar.logo = None
+    _finish(fig4, "center_right")
 
-    info = Div(text=texts[k0], name=f"{name}-info", width=WIDTH)
-    slider = Slider(start=0, end=max(len(st) - 1, 1), step=1, value=k0, show_value=False, title=titles[k0],
-                    width=WIDTH - 40, name=f"{name}-slider", disabled=len(st) < 2)
+    info, slider = _tau_controls(name, texts, titles, k0)
     loc = [w * float(t) if t > 0 else None for t in st]
     slider.js_on_change("value", CustomJS(
         args=dict(table=table, cur=cur, mark=mark, mx=mx, my=my, span=span, loc=loc, titles=titles,

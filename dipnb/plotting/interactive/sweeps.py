@@ -23,6 +23,7 @@ import numpy as np
 from ...analysis import (condition4_probability, failed_run_losses, log10_onset_at, log10_threshold_at,
                          width_at_probability, wilson_interval)
 from ...experiments.paper import PAPER
+from ..style import cell_edges
 from ._base import WIDTH, Interactive
 
 __all__ = ["fig1_explorer", "fig2_explorer", "threshold_explorer", "cell_tips"]
@@ -39,15 +40,6 @@ _LEVEL_STYLE = {"onset": ("inverted_triangle", "▼", -0.25), "90": ("square", "
 def _np(x):
     """A NumPy array of a result's entry (tensors from a live sweep included)."""
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
-
-
-def _edges(x):
-    """Cell edges around the points ``x`` (midpoints, half a step beyond both ends)."""
-    x = np.asarray(x, dtype=float)
-    if x.size == 1:
-        return np.array([x[0] - 0.5, x[0] + 0.5])
-    mid = (x[1:] + x[:-1]) / 2
-    return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
 
 
 def _p_line(what: str, successes: int, runs: int) -> str:
@@ -163,7 +155,7 @@ def _heat(x, rows, prob, tips, title, x_label, y_label, row_labels, width, heigh
     from bokeh.plotting import figure
 
     x = np.asarray(x, dtype=float)
-    e = _edges(x)
+    e = cell_edges(x)
     R, C = len(rows), len(x)
     ii, jj = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
     src = ColumnDataSource({"x": x[jj].ravel(), "w": (e[1:] - e[:-1])[jj].ravel(), "y": ii.ravel().astype(float),
@@ -274,7 +266,7 @@ def fig1_explorer(res: dict, nu1: float | None = None, levels=(1.0, 0.9, 0.5), n
             groups[k] += _halo_line(fig, lx, rows.astype(float), dash, f"level-{level:g}")
     bound = np.log10(np.median(_np(res["bound"]), axis=1))
     for fig, lk in ((fa, lka), (fb, lkb)):
-        lo, hi = _edges(lk)[[0, -1]]
+        lo, hi = cell_edges(lk)[[0, -1]]
         inside = (bound >= lo) & (bound <= hi)
         groups[3].append(fig.scatter(bound[inside], rows[inside].astype(float), marker="diamond", size=11,
                                      fill_color="white", line_color="black"))
@@ -293,7 +285,7 @@ def fig1_explorer(res: dict, nu1: float | None = None, levels=(1.0, 0.9, 0.5), n
         i = float(np.flatnonzero(ms == 2)[0])
         for fig, key, lk in ((fa, "fig1_bound_m2_log10k", lka), (fb, "fig1_conv_m2_log10k", lkb)):
             x = PAPER[key]
-            lo, hi = _edges(lk)[[0, -1]]
+            lo, hi = cell_edges(lk)[[0, -1]]
             if lo <= x <= hi:
                 groups[4].append(fig.scatter([x], [i], marker="star", size=15, fill_color="#d62728",
                                              line_color="white"))
@@ -394,7 +386,7 @@ def fig2_explorer(res: dict, *, levels, read_at: float,
         res, "fig2", f"P[converge], k = {int(_np(res['k']))}, m = ⌈n/2⌉, {_np(res['converged']).shape[-1]} runs, "
                      f"τ ≤ {float(_np(res['steps'])):g}", WIDTH, 340)
     fig.name = f"{name}-map"
-    hi = _edges(lg)[-1]
+    hi = cell_edges(lg)[-1]
     groups, labels = [], []
     for key, words, level, x, read, need in _step_thresholds(res, levels, read_at):
         marker, sign, dy = _LEVEL_STYLE.get(key, ("diamond", "◆", 0.0))
@@ -462,7 +454,7 @@ def threshold_explorer(res: dict, *, levels, read_at: float,
         res, "threshold", f"P[converge], n = {int(_np(res['n']))}, m = {int(_np(res['m']))}, "
                           f"{_np(res['converged']).shape[-1]} runs, τ ≤ {float(_np(res['steps'])):g}", WIDTH, 330)
     fig.name = f"{name}-map"
-    hi, top = _edges(lg)[-1], float(lg.max())
+    hi, top = cell_edges(lg)[-1], float(lg.max())
     th = _step_thresholds(res, levels, read_at)
     keys = [t[0] for t in th]
     k0 = keys.index(start) if start is not None else 0

@@ -128,7 +128,10 @@ def theorem_explorer_grid(ks=(50, 5000), ms=(1, 2), gamma_Ls=(0.5, 1.5), noises=
         rows = torch.as_tensor(np.searchsorted(np.asarray(tr.steps), tau))     # record=1: rows = tau
         kept = torch.as_tensor(tau) <= stop
         last = int(np.searchsorted(np.asarray(tr.steps), stop))
-        at = lambda t: torch.where(kept, t[:, 0], torch.full_like(t[:, 0], float("nan"))).numpy()  # noqa: E731
+
+        def at(t):                                      # run 0 at tau, NaN after the run stopped
+            return torch.where(kept, t[:, 0], torch.full_like(t[:, 0], float("nan"))).numpy()
+
         return {"loss": at(tr.loss[rows]), "loss_bound": at(b["loss"][1]),
                 "param": at(tr.dist_ref[rows]), "param_bound": at(b["param"][1]),
                 "R": th.R[0].item(), "R_prime": th.R_prime[0].item(),

@@ -173,3 +173,52 @@ def tooltip_at(page, xy) -> str:
 def pixels(fig) -> bytes:
     """A screenshot of the figure, to tell whether an interaction changed what is drawn."""
     return fig.screenshot()
+
+
+# -- the tables of verdicts ----------------------------------------------------------------------
+#: every "paper against our numbers" table of the book (``table.dipnb-claims``): page -> how many.
+CLAIM_TABLES = {
+    "book/findings": 4,
+    "book/06_fig1_width": 1,
+    "book/07_fig2_stepsize": 1,
+    "book/08_fig3_images": 1,
+    "book/09_fig3b_fig4": 1,
+}
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def check_claim_tables(page, page_name: str) -> int:
+    """Every table of verdicts on an open page reads at a glance (issue 23, item 2): the number
+    :data:`CLAIM_TABLES` lists, each wider than the text column and inside the window, each verdict
+    a badge in its verdict's colour (:data:`dipnb.report.claims.BADGE_COLOURS`), each folded
+    measurement one line tall until it is opened. Returns how many tables."""
+    from dipnb.report.claims import BADGE_COLOURS
+
+    info = page.evaluate("""() => {
+        const text = document.querySelector('article p');
+        return {column: text ? text.getBoundingClientRect().width : 0, window: window.innerWidth,
+                tables: [...document.querySelectorAll('table.dipnb-claims')].map(t => {
+                  const box = t.getBoundingClientRect();
+                  return {width: box.width, right: box.right, rows: t.tBodies[0].rows.length,
+                          badges: [...t.querySelectorAll('.dipnb-verdict')].map(b =>
+                              [b.textContent, getComputedStyle(b).backgroundColor]),
+                          lines: [...t.querySelectorAll('details.dipnb-evidence:not([open]) > summary')].map(s =>
+                              s.getBoundingClientRect().height / parseFloat(getComputedStyle(s).lineHeight))};
+                })};
+    }""")
+    tables = info["tables"]
+    expected = CLAIM_TABLES.get(page_name, 0)
+    assert len(tables) == expected, f"{page_name}: {len(tables)} tables of verdicts, CLAIM_TABLES lists {expected}"
+    for i, t in enumerate(tables):
+        assert t["width"] > 1.2 * info["column"], f"table {i} is {t['width']:.0f} px, not wider than the text column ({info['column']:.0f} px)"
+        assert t["right"] <= info["window"], f"table {i} runs out of the window: right edge {t['right']:.0f} px"
+        assert t["badges"], f"table {i}: no verdict badge"
+        wrong = [(text, colour) for text, colour in t["badges"] if _rgb(BADGE_COLOURS[text]) != colour]
+        assert not wrong, f"table {i}: badges not in their verdict's colour: {wrong[:3]}"
+        tall = [round(n, 2) for n in t["lines"] if n > 1.5]
+        assert not tall, f"table {i}: folded measurements more than one line tall (in lines): {tall[:5]}"
+    return len(tables)

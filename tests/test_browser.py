@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from _browser import HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, check_figures, launch_browser, open_page, toc_pages
+from _browser import (HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, check_claim_tables, check_figures, launch_browser,
+                      open_page, toc_pages)
 
 browser = pytest.fixture(scope="module")(launch_browser)
 
@@ -56,6 +57,8 @@ def test_page_renders_offline(browser, page_name):
 
     # interactive figures: each one FIGURES lists for this page, drawn and within the column
     check_figures(page, page_name)
+    # tables of verdicts: full width, coloured badges, one-line evidence (CLAIM_TABLES lists them)
+    check_claim_tables(page, page_name)
 
     assert not outside, f"requests outside the build (page is not offline): {outside[:5]}"
     assert not errors, f"console errors: {errors[:5]}"

@@ -181,9 +181,10 @@ def test_fig3a_slider_moves_the_images_and_the_psnr_is_the_runs(browser):
     fig.scroll_into_view_if_needed()          # the mouse acts on what is in view
     images = [fig.locator(".bk-Figure, .bk-Plot").nth(i) for i in (0, 1)]
     before_tau, before = _title_tau(fig), [im.screenshot() for im in images]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fig.screenshot(path=str(SHOTS / "interactive-fig3a-before.png"))
     drag_slider(page, fig, dx=180)
     after_tau = _title_tau(fig)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     fig.screenshot(path=str(SHOTS / "interactive-fig3a-after.png"))
     assert after_tau > before_tau, (before_tau, after_tau)
     changed = [im.screenshot() != b for im, b in zip(images, before)]

@@ -59,9 +59,10 @@ def test_exponent_slider_moves_the_curves(browser):
     fig = figure(page, "exponent")
     info = fig.locator("text=/α = 1 − 1\\/p/").first
     before_text, before = info.inner_text(), pixels(fig)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fig.screenshot(path=str(SHOTS / "interactive-exponent-before.png"))
     drag_slider(page, fig, dx=250)
     after_text = info.inner_text()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     fig.screenshot(path=str(SHOTS / "interactive-exponent-after.png"))
     assert before_text != after_text, before_text
     p_before = float(re.search(r"p = ([\d.]+)", before_text).group(1))

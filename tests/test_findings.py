@@ -70,3 +70,27 @@ def test_the_audit_places_every_experiment_against_the_hypotheses():
     assert by["Fig 3b/4"]["verdict"] == "outside" and min(by["Fig 3b/4"]["values"]["R_prime_over_R_upper"]) > 1
     assert by["Fig 1a/1b"]["verdict"] == "partly"
     assert by["Fig 2"]["values"]["threshold_x_L0"].min() > 1 and by["threshold study"]["verdict"] != "inside the theorem"
+
+
+def test_a_verdict_reads_at_a_glance():
+    """The HTML of a verdict: a badge in its verdict's colour with the status beside it, the
+    measurement's first clause (split outside brackets) on one line with the whole folded."""
+    from dipnb.report.claims import BADGE_COLOURS, Claim, badge_html, evidence_html, headline, verdict_html
+
+    assert headline("slope (median; over runs): 0.5; interval [0.4, 0.6]") == (
+        "slope (median; over runs): 0.5", "interval [0.4, 0.6]")
+    assert headline("no break here") == ("no break here", "")
+    assert len(set(BADGE_COLOURS[v] for v in (AGREES, DISAGREES, NOT_TESTED, BEYOND))) == 4
+    html = badge_html(DISAGREES, "proved")
+    assert f"background:{BADGE_COLOURS[DISAGREES]}" in html and ">disagrees</span>" in html
+    assert html.index("disagrees") < html.index("proved")           # the status beside the badge
+    assert "background" not in badge_html("something else")          # not a verdict: plain text
+    long = "a measurement with a long first clause, " * 3 + "; then its interval [1, 2]"
+    folded = evidence_html(long, "settle at full size: python -m dipnb run x")
+    assert folded.startswith('<details class="dipnb-evidence"><summary')
+    assert "nowrap" in folded and "[1, 2]" in folded and "python -m dipnb run x" in folded
+    assert evidence_html("short") == "short"
+    c = Claim("k", "c", "p", "m", "disagrees at every reading", verdict=DISAGREES, status="numerical")
+    v = verdict_html(c)
+    assert ">disagrees</span>" in v and "numerical" in v and "<details><summary>why</summary>" in v
+    assert "<details>" not in verdict_html(Claim("k", "c", "p", "m", DISAGREES, verdict=DISAGREES))

@@ -8,7 +8,8 @@ import numpy as np
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
            "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "DEPENDS", "decide",
-           "decide_direction", "Reading", "settle", "verdict_kind", "fold_html", "verdict_head"]
+           "decide_direction", "Reading", "settle", "verdict_kind",
+           "BADGE_COLOURS", "headline", "badge_html", "evidence_html", "verdict_html"]
 
 #: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
 AGREES = "agrees"
@@ -283,19 +284,87 @@ class Claim:
             raise KeyError(f"no column {column!r}; accepted: {list(self._COLUMNS)}") from None
 
 
-def fold_html(head: str, rest: str = "") -> str:
-    """``head`` as escaped HTML, with ``rest`` folded under it in a ``<details>`` element (which
-    needs no script: the static book and Jupyter both open it on a click)."""
+#: The colour of each verdict's badge (its background; the text is white, at a contrast of
+#: at least 4.5:1, WCAG AA, against each of them): disagreements red, agreements green, untested
+#: grey, errata amber, our own hypotheses blue.
+BADGE_COLOURS = {AGREES: "#1a7f37", WITHIN: "#2f7d4a", DISAGREES: "#b42318", NOT_TESTED: "#5c6570",
+                 NOT_TESTABLE: "#5c6570", BEYOND: "#0a58b8", ERRATUM: "#8a5a00"}
+
+_BADGE_STYLE = ("display:inline-block;padding:0.05em 0.5em;border-radius:0.8em;font-size:0.85em;"
+                "font-weight:600;line-height:1.5;white-space:nowrap;color:#fff;background:{}")
+_STATUS_STYLE = ("display:inline-block;padding:0 0.45em;border:1px solid currentColor;border-radius:0.8em;"
+                 "font-size:0.8em;line-height:1.5;white-space:nowrap;opacity:0.8")
+#: A measurement shorter than this (in characters) is shown whole, not folded.
+ONE_LINE_CHARS = 60
+#: One line, cut with an ellipsis where it is longer than its cell (the whole text is folded under it).
+_ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:pointer"
+
+
+def headline(text: str) -> tuple[str, str]:
+    """``text`` split at its first ``"; "`` outside brackets: ``(head, rest)``, where ``rest`` is
+    empty when there is no such break. A measurement's first clause is its headline."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth <= 0 and text.startswith("; ", i):
+            return text[:i], text[i + 2:]
+    return text, ""
+
+
+def badge_html(verdict: str, status: str = "") -> str:
+    """The verdict as a coloured badge (:data:`BADGE_COLOURS`), with ``status`` beside it as an
+    outlined chip; a verdict that is not one of :data:`VERDICTS` is shown as plain text."""
     import html
 
-    if not rest:
-        return html.escape(head)
-    return f"{html.escape(head)}<details><summary>more</summary>{html.escape(rest)}</details>"
+    out = html.escape(verdict)
+    if verdict in BADGE_COLOURS:
+        slug = verdict.split()[0].replace("'", "")
+        out = (f'<span class="dipnb-verdict dipnb-verdict-{slug}" '
+               f'style="{_BADGE_STYLE.format(BADGE_COLOURS[verdict])}">{out}</span>')
+    if status:
+        out += f' <span class="dipnb-status" style="{_STATUS_STYLE}">{html.escape(status)}</span>'
+    return out
 
 
-def verdict_head(claim: "Claim") -> str:
-    """The headline verdict of a claim, marked when another reading of our choices contradicts it."""
-    return claim.verdict + ("" if claim.robust or not claim.readings else f" ({DEPENDS})")
+def evidence_html(text: str, more: str = "") -> str:
+    """A measurement on one line (its :func:`headline`, cut with an ellipsis where it is longer
+    than its cell) with the whole text, its intervals and ``more`` folded under it."""
+    import html
+
+    head = headline(text)[0]
+    if len(text) <= ONE_LINE_CHARS and not more:
+        return html.escape(text)
+    body = "".join(f"<p style=\"margin:0.3em 0\">{html.escape(t)}</p>" for t in (text, more) if t)
+    return (f'<details class="dipnb-evidence"><summary style="{_ONE_LINE}" title="{html.escape(head)}">'
+            f"{html.escape(head)}</summary>{body}</details>")
+
+
+def verdict_html(claim: "Claim", text: str = "", status: str | None = None) -> str:
+    """A claim's verdict as a badge with its status beside it (``status``; default: the claim's,
+    else :data:`DEPENDS` when a reading of our choices contradicts the headline), and ``text``, the
+    verdict in words (default ``claim.agree``), folded under it when it says more than the badge."""
+    import html
+
+    text = text or claim.agree
+    if status is None:
+        status = claim.status or ("" if claim.robust or not claim.readings else DEPENDS)
+    out = badge_html(claim.verdict or text, status)
+    if text and text != claim.verdict:
+        out += f'<details><summary>why</summary><p style="margin:0.3em 0">{html.escape(text)}</p></details>'
+    return out
+
+
+def fixed_table_html(columns, rows, widths=None) -> str:
+    """An HTML table of cells already written as HTML, with fixed column ``widths`` (percentages:
+    a one-line cell is cut to its column instead of widening it)."""
+    import html
+
+    cols = "" if widths is None else "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{x}</td>" for x in row) + "</tr>" for row in rows)
+    style = "" if widths is None else ' style="table-layout:fixed;width:100%"'
+    return f'<table class="table dipnb-claims"{style}>{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 class ClaimTable(Table):
@@ -310,24 +379,27 @@ class ClaimTable(Table):
         super().__init__(rows, list(columns))
         self.claims = claims
 
+    #: Column widths (percent) of the HTML table, by column.
+    WIDTHS = {"claim": 22, "paper says": 20, "we measure": 38, "agree?": 20}
+
     def _repr_html_(self) -> str:
-        """HTML where a long measurement and a verdict with several readings read at a glance:
-        the first clause and the headline verdict on the row, the rest folded under it (a
-        ``<details>`` element: no script needed)."""
+        """HTML that reads at a glance: the verdict as a coloured badge (:func:`verdict_html`), the
+        measurement on one line (:func:`evidence_html`), the details of both folded under them
+        (``<details>`` elements: no script needed)."""
         import html
 
         def cell(col, value, claim):
             text = str(value)
             if col == "we measure":
-                return fold_html(*text.partition("; ")[::2])
+                return evidence_html(text)
             if col == "agree?" and isinstance(claim, Claim) and claim.verdict:
-                return fold_html(verdict_head(claim), text if text != claim.verdict else "")
+                return verdict_html(claim, text)
             return html.escape(text)
 
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{cell(col, x, claim)}</td>" for col, x in zip(self.columns, row))
-                       + "</tr>" for row, claim in zip(self.cells, self.claims))
-        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        widths = [self.WIDTHS.get(c, 20) for c in self.columns]
+        total = sum(widths)
+        rows = [[cell(col, x, claim) for col, x in zip(self.columns, row)] for row, claim in zip(self.cells, self.claims)]
+        return fixed_table_html(self.columns, rows, [round(100 * w / total) for w in widths])
 
 
 def claims_by_key(claims) -> dict:

@@ -13,13 +13,15 @@ choices, with each reading's verdict.
 """
 from __future__ import annotations
 
+import html
+
 from ..experiments.results import best_result, load_result
 from . import audit as _audit
 from . import images, sweeps
 from .claims import (AGREES, BEYOND, DISAGREES, ERRATUM, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Table,
-                     fold_html, verdict_head)
+                     evidence_html, fixed_table_html, verdict_html)
 
-__all__ = ["THEORY", "SECTIONS", "REPS", "saved_claims", "findings", "sections", "findings_table",
+__all__ = ["THEORY", "SECTIONS", "REPS", "saved_claims", "findings", "sections", "findings_table", "FindingsTable",
            "saved_audit", "SECTION_TITLES", "audit_table"]
 
 #: Bootstrap repetitions of every interval on the findings page and in the chapters that quote
@@ -185,18 +187,44 @@ def findings() -> tuple[list[Claim], list[str]]:
     return keep + THEORY, missing
 
 
-def findings_table(claims) -> Table:
-    """The findings as a table (HTML in the book): finding, verdict, status, measured, where, settle."""
-    rows = []
-    for c in claims:
-        verdict = c.agree or c.verdict
-        if c.verdict == NOT_TESTED and c.setting and c.setting not in verdict:
-            verdict = f"{NOT_TESTED}: {c.setting}"
-        rows.append({"finding": c.claim, "verdict": fold_html(verdict_head(c), verdict if verdict != c.verdict else ""),
-                     "status": c.status or "numerical", "we measure": fold_html(*c.measured.partition("; ")[::2]),
-                     "where": _link(c.key), "settle at full size": c.command or "—"})
-    return Table(rows, ["finding", "verdict", "status", "we measure", "where", "settle at full size"],
-                 raw=("where", "verdict", "we measure"))
+class FindingsTable(Table):
+    """The findings as a table that reads at a glance: the finding, its verdict as a coloured badge
+    with its status beside it and the verdict in words folded under it, the evidence on one line
+    with the whole measurement and the command that would settle it at full size folded under it,
+    and the section that shows it. ``str()`` gives the same rows in Markdown, unfolded."""
+
+    #: The columns of the Markdown table (``str()``).
+    COLUMNS = ("finding", "verdict", "status", "evidence", "where", "settle at full size")
+    #: The columns of the HTML table, whose verdict cell shows the status and whose evidence cell
+    #: folds the command, and their widths (percent).
+    HTML = ("finding", "verdict", "evidence", "where")
+    WIDTHS = (26, 22, 40, 12)
+
+    def __init__(self, claims):
+        self.claims = list(claims)
+        super().__init__([[c.claim, self.verdict_text(c), c.status or "numerical", c.measured, _link(c.key),
+                           c.command or "—"] for c in self.claims], list(self.COLUMNS), raw=("where",))
+
+    @staticmethod
+    def verdict_text(c: Claim) -> str:
+        """The verdict in words (with the setting of a claim not tested at the paper's setting)."""
+        text = c.agree or c.verdict
+        if c.verdict == NOT_TESTED and c.setting and c.setting not in text:
+            text = f"{NOT_TESTED}: {c.setting}"
+        return text
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for c, cells in zip(self.claims, self.cells):
+            finding, verdict, status, measured, where, command = cells
+            settle = f"settle at full size: {command}" if c.command else ""
+            rows.append([html.escape(finding), verdict_html(c, verdict, status), evidence_html(measured, settle), where])
+        return fixed_table_html(self.HTML, rows, self.WIDTHS)
+
+
+def findings_table(claims) -> FindingsTable:
+    """The findings as a table (:class:`FindingsTable`)."""
+    return FindingsTable(claims)
 
 
 def audit_table(out=None):

@@ -158,6 +158,22 @@ def check_step_shape(name: str, gamma, runs: int):
     return gamma
 
 
+def check_same_runs(net, problem, where: str = "") -> None:
+    """A network (:class:`dipnb.TwoLayerDIP`) and a problem (:class:`dipnb.Problem`) with the
+    same number of runs R: a ValueError ``"{where}problem has P runs but the network has N;
+    they must match"`` otherwise.
+
+    Parameters
+    ----------
+    net, problem
+        Anything with an integer ``runs``.
+    where : str
+        A prefix naming the argument in the message, e.g. ``"jobs[3]: "``.
+    """
+    if problem.runs != net.runs:
+        raise ValueError(f"{where}problem has {problem.runs} runs but the network has {net.runs}; they must match")
+
+
 def check_compatible(net, problem, where: str = "") -> None:
     """A network (:class:`dipnb.TwoLayerDIP`) and a problem (:class:`dipnb.Problem`) of the same
     dtype and device (a ValueError naming both otherwise)."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 from dipnb.core.network import forward
 
 F64 = torch.float64
@@ -24,7 +25,7 @@ def jacobian(net, W, V, layers):
 
 
 def far_point(net, scale, seed):
-    gen = torch.Generator().manual_seed(seed)
+    gen = make_generator(seed)
     W = net.W0[0] + scale * torch.randn(net.W0[0].shape, generator=gen, dtype=F64)
     V = net.V0[0] + scale * torch.randn(net.V0[0].shape, generator=gen, dtype=F64)
     return W, V
@@ -65,7 +66,7 @@ def test_the_half_space_of_a_boundary_point_maps_onto_z_or_minus_z():
     W, _ = far_point(net, 1.0, seed=5)
     J, theta = jacobian(net, W, net.V0[0], "W")
     P = torch.eye(J.shape[1], dtype=F64) - torch.linalg.pinv(J) @ J            # projector on ker J
-    gen = torch.Generator().manual_seed(6)
+    gen = make_generator(6)
     for _ in range(20):
         z = torch.randn(3, generator=gen, dtype=F64)
         v0 = torch.linalg.pinv(J) @ z

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 
 SMOOTH = ["sigmoid", "tanh", "softplus"]
 
@@ -41,7 +42,7 @@ def test_B_is_the_sup_of_phi_prime_and_phi_second(name):
 @pytest.mark.parametrize("name", SMOOTH + ["relu"])
 def test_gaussian_constants_agree_with_monte_carlo(name):
     act = dipnb.get_activation(name)
-    g = torch.Generator().manual_seed(0)
+    g = make_generator(0)
     X = torch.randn(2_000_000, generator=g)
     for const, f in ((act.C_phi, act.phi), (act.C_dphi, act.dphi)):
         vals = f(X) ** 2

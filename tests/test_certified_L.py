@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator, offset_seed
 from dipnb.core.network import State, TwoLayerDIP
 from dipnb.theory.bounds import certified_L, hessian_lower_bound, tangent_lambda_min
 
@@ -38,7 +39,8 @@ def small_case(runs=4, n=3, m=2, k=60, seed=0, u_scale=1.0):
     net = TwoLayerDIP.init(runs, n, k, d=3, seed=seed)
     if u_scale != 1.0:
         net = TwoLayerDIP(net.u * u_scale, net.W0, net.V0, net.activation, net.D)
-    pb = dipnb.Problem.make(dipnb.gaussian_operator(m, n, runs=runs, seed=seed + 1), seed=seed + 2)
+    A = dipnb.gaussian_operator(m, n, runs=runs, seed=offset_seed(seed, 1))
+    pb = dipnb.Problem.make(A, seed=offset_seed(seed, 2))
     return net, pb
 
 
@@ -55,7 +57,7 @@ def test_certified_L_above_hessian_at_theta0_and_random_points(seed, u_scale):
     assert is_upper(cl["L_global"], exact_hessian_norm(net, pb))
     assert is_upper(cl["L_descent"], exact_hessian_norm(net, pb))
     assert is_upper(cl["L_descent"], dipnb.hessian_norm(net, pb))
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     s0 = net.initial_state()
     for scale in (0.1, 1.0, 3.0, 10.0):          # anywhere, saturated sigmoids included
         h = s0.h + scale * torch.randn(s0.h.shape, dtype=s0.h.dtype, generator=g)
@@ -71,7 +73,7 @@ def test_certified_L_global_holds_for_arbitrary_data():
     """The global bound uses ||y||: a huge y makes the residual part dominate."""
     net, pb = small_case(seed=5)
     far = dipnb.Problem(pb.A, pb.x_bar * 300.0, pb.noise)
-    g = torch.Generator().manual_seed(0)
+    g = make_generator(0)
     s0 = net.initial_state()
     cl = certified_L(net, far)
     for _ in range(5):
@@ -156,7 +158,7 @@ def test_lower_bound_below_hessian_and_tight_for_wide_networks(k):
     assert is_lower(lb["lower"], H)
     assert is_lower(lb["lower_ball"], H)
     assert (lb["lower_ball"] <= lb["lower"]).all() or k < 100
-    g = torch.Generator().manual_seed(k)
+    g = make_generator(k)
     s0 = net.initial_state()
     for scale in (0.3, 1.0):
         st = State(s0.h + scale * torch.randn(s0.h.shape, dtype=s0.h.dtype, generator=g), s0.V)
@@ -201,7 +203,7 @@ def test_tangent_lambda_min_is_restricted_injectivity_when_k_below_n():
     # direct check: inf ||Az|| / ||z|| over the range of V diag(phi'(h)), by sampling
     s = net.initial_state()
     Jr = s.V * net.activation.dphi(s.h)[:, None, :]
-    z = Jr @ torch.randn(3, 2, 5000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    z = Jr @ torch.randn(3, 2, 5000, dtype=torch.float64, generator=make_generator(0))
     ratio = (pb.A.matrix() @ z).norm(dim=1) / z.norm(dim=1)
     assert (ratio.min(1).values >= t["lambda_min"] * (1 - 1e-9)).all()
     assert (ratio.min(1).values <= t["lambda_min"] * 1.05).all()

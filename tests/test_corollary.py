@@ -6,12 +6,13 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import offset_seed
 
 
 def _setup(runs=3, n=4, m=2, k=50, seed=0):
     net = dipnb.TwoLayerDIP.init(runs, n, k, d=6, seed=seed)
-    A = dipnb.gaussian_operator(m, n, runs=runs, seed=seed + 1)
-    pb = dipnb.Problem.make(A, noise_std=0.1, seed=seed + 2)
+    A = dipnb.gaussian_operator(m, n, runs=runs, seed=offset_seed(seed, 1))
+    pb = dipnb.Problem.make(A, noise_std=0.1, seed=offset_seed(seed, 2))
     return net, pb
 
 

@@ -6,12 +6,13 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import offset_seed
 
 
 def setup(runs=4, n=5, m=3, k=300, seed=0, act="sigmoid"):
     net = dipnb.TwoLayerDIP.init(runs, n, k, d=6, activation=act, seed=seed)
-    A = dipnb.gaussian_operator(m, n, runs=runs, seed=seed + 1)
-    return net, dipnb.Problem.make(A, noise_std=0.05, seed=seed + 2)
+    A = dipnb.gaussian_operator(m, n, runs=runs, seed=offset_seed(seed, 1))
+    return net, dipnb.Problem.make(A, noise_std=0.05, seed=offset_seed(seed, 2))
 
 
 @pytest.mark.parametrize("layers", ["W", "V", "both"])

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator, offset_seed
 
 
 def test_load_image_is_a_real_grey_photograph():
@@ -52,7 +53,7 @@ def _small(n_side=4, k=300, noise=0.5, seed=0):
     net = dipnb.TwoLayerDIP.init(1, n, k, d=3, seed=seed)
     A = dipnb.blur_operator(n_side, kernel=3)
     x_bar = torch.as_tensor(dipnb.experiments.load_image("hopper", n_side).ravel())[None]
-    pb = dipnb.Problem.make(A, x_bar=x_bar, noise_std=noise, seed=seed + 1)
+    pb = dipnb.Problem.make(A, x_bar=x_bar, noise_std=noise, seed=offset_seed(seed, 1))
     return net, pb
 
 
@@ -95,7 +96,7 @@ def test_discrepancy_stop():
 def test_landweber_noise_error_matches_iteration():
     """The spectral formula equals the Landweber iteration run on the noise alone."""
     A = dipnb.blur_operator(8, kernel=3)
-    g = torch.Generator().manual_seed(0)
+    g = make_generator(0)
     eps = torch.randn(1, 64, generator=g, dtype=torch.float64)
     omega, steps = 0.7, 50
     lw = dipnb.landweber(A, eps, torch.zeros_like(eps), omega, steps)

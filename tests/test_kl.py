@@ -6,10 +6,11 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 
 
 def positive_y(runs=3, m=4, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     return 0.5 + 3 * torch.rand(runs, m, dtype=torch.float64, generator=g)
 
 

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 
 LOSSES = [dipnb.HalfMSE(), dipnb.PowerLoss(3.0), dipnb.PowerLoss(4.0), dipnb.KullbackLeibler()]
 IDS = ["mse", "power3", "power4", "kl"]
 
 
 def data(runs=5, m=6, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     y = torch.rand(runs, m, generator=g) * 3 + 0.5          # positive, as the KL loss needs
     return y, g
 

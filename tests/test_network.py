@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import offset_seed
 from dipnb.core.network import forward, gradients, jacobian, jacobian_gram
 
 ACTS = ["sigmoid", "tanh", "softplus"]
@@ -12,8 +13,8 @@ ACTS = ["sigmoid", "tanh", "softplus"]
 
 def small_problem(runs=3, n=4, k=7, d=5, m=3, act="sigmoid", v_init="rademacher", seed=0):
     net = dipnb.TwoLayerDIP.init(runs, n, k, d, activation=act, v_init=v_init, seed=seed)
-    A = dipnb.gaussian_operator(m, n, runs=runs, seed=seed + 1)
-    pb = dipnb.Problem.make(A, noise_std=0.1, seed=seed + 2)
+    A = dipnb.gaussian_operator(m, n, runs=runs, seed=offset_seed(seed, 1))
+    pb = dipnb.Problem.make(A, noise_std=0.1, seed=offset_seed(seed, 2))
     return net, pb
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 
 
 def operators():
@@ -25,7 +26,7 @@ def operators():
 @pytest.mark.parametrize("name", list(operators()))
 def test_adjoint(name):
     A = operators()[name]
-    g = torch.Generator().manual_seed(0)
+    g = make_generator(0)
     R = max(A.runs, 2)
     x = torch.randn(R, A.n, generator=g)
     y = torch.randn(R, A.m, generator=g)
@@ -95,7 +96,7 @@ def test_default_blur_is_scipy_gaussian_filter():
     A = dipnb.blur_operator(20)
     assert A.kernel_size == 9 and dipnb.GaussianBlur((20, 20)).kernel_size == 9
     assert dipnb.core.operators.gaussian_radius(1.0) == 4 and dipnb.core.operators.gaussian_radius(0.5) == 2
-    x = torch.rand(1, 400, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    x = torch.rand(1, 400, dtype=torch.float64, generator=make_generator(3))
     ref = nd.gaussian_filter(x[0].numpy().reshape(20, 20), 1.0)
     np.testing.assert_allclose(A.A(x)[0].numpy().reshape(20, 20), ref, atol=1e-14)
 

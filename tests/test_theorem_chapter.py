@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import offset_seed, width_index_seed
 
 
 @pytest.mark.parametrize("m,n", [(2, 2), (3, 2), (1, 3)])
@@ -102,9 +103,9 @@ def test_condition_vs_convergence_consistent_with_theorem_quantities():
     assert res["converged"][res["cond4"]].all()
     assert res["converged"][-1].all()
     # recompute one cell directly
-    net = dipnb.TwoLayerDIP.init(6, 2, 3000, d=1, seed=4 + 1000)
-    A = dipnb.well_conditioned_operator(2, runs=6, seed=4 + 1001, m=2)
-    pb = dipnb.Problem.make(A, seed=4 + 1002)
+    net = dipnb.TwoLayerDIP.init(6, 2, 3000, d=1, seed=width_index_seed(4, 1))
+    A = dipnb.well_conditioned_operator(2, runs=6, seed=offset_seed(width_index_seed(4, 1), 1), m=2)
+    pb = dipnb.Problem.make(A, seed=offset_seed(width_index_seed(4, 1), 2))
     L0 = dipnb.hessian_norm(net, pb, iters=30)
     th = dipnb.theorem_quantities(net, pb, gamma=0.5 / L0, L=L0)
     assert np.allclose(res["R_prime"][1], th.R_prime.numpy())

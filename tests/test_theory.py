@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import dipnb
+from dipnb._random import make_generator
 from dipnb.core.network import jacobian
 
 
@@ -14,7 +15,7 @@ def test_jacobian_lipschitz_bound_holds(layers):
     a = net.activation
     rho = 2.0
     lip = dipnb.jacobian_lipschitz(net, layers, radius=rho)
-    g = torch.Generator().manual_seed(0)
+    g = make_generator(0)
     worst = torch.zeros(2)
     for _ in range(40):
         def point(scale):

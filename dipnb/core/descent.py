@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .._progress import progress_bar
-from .._validation import check_compatible, check_int, check_layers, check_positive, check_step_shape
+from .._validation import check_compatible, check_int, check_layers, check_positive, check_same_runs, check_step_shape
 from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
 from .problems import Problem
@@ -148,8 +148,7 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
     check_positive("tol", tol, allow_zero=True)
     loss = get_loss(loss)
     R = net.runs
-    if problem.runs != R:
-        raise ValueError(f"problem has {problem.runs} runs but the network has {R}; they must match")
+    check_same_runs(net, problem)
     if problem.A.n != net.n:
         raise ValueError(f"operator acts on R^{problem.A.n} but the network outputs R^{net.n}")
     check_positive("gamma", gamma)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int, check_layers, check_positive
+from .._validation import check_choice, check_int, check_layers, check_positive, check_same_runs
 from .descent import gradient_descent
 from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
@@ -95,8 +95,7 @@ def gradient_flow(net: TwoLayerDIP, problem: Problem, times, layers: str = "W", 
     check_positive("rtol", rtol)
     check_positive("atol", atol)
     loss = get_loss(loss)
-    if problem.runs != net.runs:
-        raise ValueError(f"problem has {problem.runs} runs but the network has {net.runs}; they must match")
+    check_same_runs(net, problem)
     t = np.asarray(times, dtype=np.float64).ravel()
     if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
         raise ValueError("times must be a non-empty, strictly increasing array of finite values >= 0, "

@@ -32,7 +32,7 @@ from .activations import Activation, get_activation
 
 __all__ = [
     "TwoLayerDIP", "State", "forward", "jacobian", "jacobian_gram",
-    "sigma_min_jacobian", "gradients", "V_INITS", "draw_initial_state", "draw_networks",
+    "sigma_min_jacobian", "gradients", "V_INITS", "draw_initial_state", "draw_networks", "max_column_norm",
 ]
 
 #: Output-layer initialisations satisfying A-8, with their entry bound D.
@@ -204,6 +204,17 @@ class TwoLayerDIP:
         return sigma_min_jacobian(state.h, state.V, self.activation, layers, self.u_norm2)
 
 
+def max_column_norm(V: torch.Tensor) -> torch.Tensor:
+    """:math:`M = \\max_j \\|v_j\\|` over the columns :math:`v_j` of V (R, n, k), shape (R,).
+
+    The M of A-8 (:math:`M \\le D\\sqrt n`; :math:`M = \\sqrt n` for Rademacher :math:`V_0`)
+    that enters the Lipschitz bound of :math:`\\mathcal J_g` and hence R of (5)
+    (:func:`dipnb.jacobian_lipschitz`, :func:`dipnb.radius_R`) and the certified bounds on L
+    (:func:`dipnb.certified_L`).
+    """
+    return V.norm(dim=1).max(dim=1).values
+
+
 def forward(h: torch.Tensor, V: torch.Tensor, activation: Activation | str = "sigmoid") -> torch.Tensor:
     """:math:`g = V\\phi(h)/\\sqrt{k}` for ``h`` (R, k) and ``V`` (R, n, k); returns (R, n)."""
     act = get_activation(activation)
@@ -322,9 +333,9 @@ def draw_networks(runs: int, n: int, k: int, seed: int = 0, activation="sigmoid"
 
     Under A-6 and A-7, :math:`h_0 = W_0u \\sim N(0, I_k)` whatever d, and training the hidden
     layer only depends on :math:`h = Wu` (see the module docstring): a network with d = 1,
-    u = 1 and :math:`W_0 = h_0` has the same dynamics as any d. The draw is the one of
-    :func:`dipnb.experiments.condition4_sweep` at the same ``(seed, n, k)`` whenever
-    ``runs * n * k <= 2**22`` (its default chunk), so both see the same networks there.
+    u = 1 and :math:`W_0 = h_0` has the same dynamics as any d. All ``runs`` networks are one
+    draw of :func:`draw_initial_state`, seeded by ``network_seed(seed, n, k)``
+    (:func:`dipnb._random.network_seed` with ``start = block = 0``).
     """
     runs, n, k = check_int("runs", runs), check_int("n", n), check_int("k", k)
     h, V = draw_initial_state(runs, n, k, network_seed(seed, n, k, 0, 0), device)

@@ -15,8 +15,6 @@ quantities the theorems need:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -25,7 +23,7 @@ from .._random import make_generator
 
 __all__ = ["LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting",
            "gaussian_operator", "well_conditioned_operator", "spectrum_operator", "blur_operator",
-           "blur_matrix_1d", "gaussian_radius", "BOUNDARIES", "GAUSSIAN_TRUNCATE"]
+           "blur_matrix_1d", "gaussian_radius", "haar_orthogonal", "BOUNDARIES", "GAUSSIAN_TRUNCATE"]
 
 
 class LinearOperator:
@@ -152,10 +150,39 @@ def gaussian_operator(m: int, n: int, runs: int = 1, seed: int = 0, dtype=DEFAUL
     return MatrixOperator(torch.randn(runs, m, n, dtype=dtype, device=device, generator=g))
 
 
-def _random_orthogonal(runs, n, g, dtype, device):
+#: The QR factorisations :func:`haar_orthogonal` can use (they agree to round-off, not bit for bit).
+QR_BACKENDS = ("torch", "numpy")
+
+
+def haar_orthogonal(runs: int, n: int, g: torch.Generator, dtype=DEFAULT_DTYPE, device="cpu",
+                    qr: str = "torch") -> torch.Tensor:
+    """``runs`` Haar-distributed (uniform) random orthogonal n×n matrices, shape (runs, n, n).
+
+    Q of the QR factorisation :math:`Z = QR` of a matrix Z with iid N(0, 1) entries (drawn
+    from ``g``), its columns multiplied by the signs of :math:`\\mathrm{diag}(R)`, which makes
+    the law of Q the Haar measure on O(n) (Mezzadri, *How to generate random matrices from
+    the classical compact groups*, Notices AMS 54, 2007).
+
+    Parameters
+    ----------
+    runs, n : int
+    g : torch.Generator
+        The generator Z is drawn from (:func:`dipnb._random.make_generator`).
+    qr : {"torch", "numpy"}
+        Where the QR factorisation runs: ``torch.linalg.qr`` on ``device`` (the draws of
+        :func:`well_conditioned_operator`), or ``numpy.linalg.qr`` on the CPU (those of
+        :func:`spectrum_operator`: torch's batched CPU QR can be 100x slower when the cores are
+        shared). The same Z gives the same Q to round-off but not bit for bit (different
+        LAPACK builds), so each operator keeps the backend its committed results were drawn
+        with.
+    """
+    check_choice("qr", qr, QR_BACKENDS)
     Z = torch.randn(runs, n, n, dtype=dtype, device=device, generator=g)
+    if qr == "numpy":
+        Q, Rr = np.linalg.qr(Z.cpu().numpy())
+        Q = Q * np.sign(np.diagonal(Rr, axis1=1, axis2=2))[:, None, :]
+        return torch.from_numpy(Q).to(device=device, dtype=dtype)
     Q, R = torch.linalg.qr(Z)
-    # fix signs so that Q is Haar-distributed
     return Q * torch.sign(torch.diagonal(R, dim1=1, dim2=2))[:, None, :]
 
 
@@ -177,8 +204,8 @@ def well_conditioned_operator(n: int, runs: int = 1, smin: float = 1.0, smax: fl
         raise ValueError(f"smax must be >= smin={smin}, got {smax}")
     g = make_generator(seed, device)
     r = min(m, n)
-    U = _random_orthogonal(runs, m, g, dtype, device)[:, :, :r]
-    V = _random_orthogonal(runs, n, g, dtype, device)[:, :, :r]
+    U = haar_orthogonal(runs, m, g, dtype, device)[:, :, :r]
+    V = haar_orthogonal(runs, n, g, dtype, device)[:, :, :r]
     s = torch.linspace(smin, smax, r, dtype=dtype, device=device)
     M = (U * s[None, None, :]) @ V.transpose(1, 2)
     return MatrixOperator(M, singular_values=s.flip(0).expand(runs, r).clone())
@@ -314,18 +341,21 @@ class Inpainting(LinearOperator):
     """Random inpainting: keep ``m`` of the ``n`` entries (a row selection of :math:`I_n`).
 
     All non-zero singular values equal 1 (:math:`\\sigma_A = \\|A\\| = 1`); A is
-    injective only if ``m == n``. One random mask per run.
+    injective only if ``m == n``. One random mask per run, drawn from ``seed``, unless
+    ``index`` (runs, m) gives the kept entries (sorted, in ``[0, n)``) of each run.
     """
 
     def __init__(self, n: int, m: int, runs: int = 1, seed: int = 0, dtype=DEFAULT_DTYPE,
-                 device="cpu"):
+                 device="cpu", index: torch.Tensor | None = None):
         self.n = check_int("n", n)
         self.m = check_int("m", m, low=1, high=self.n)
         self.runs = check_int("runs", runs)
         self.dtype, self.device = dtype, device
-        g = make_generator(seed, device)
-        self.index = torch.stack([torch.randperm(self.n, generator=g, device=device)[: self.m].sort().values
-                                  for _ in range(self.runs)])
+        if index is None:           # the masks: one random m-subset of [0, n) per run
+            g = make_generator(seed, device)
+            index = torch.stack([torch.randperm(self.n, generator=g, device=device)[: self.m].sort().values
+                                 for _ in range(self.runs)])
+        self.index = check_shape("index", index, (self.runs, self.m))
 
     def A(self, x):
         self._check_x(x, self.n, "x")
@@ -340,12 +370,8 @@ class Inpainting(LinearOperator):
         return torch.ones(self.runs, self.m, dtype=self.dtype, device=self.device)
 
     def _subset(self, idx):
-        new = object.__new__(Inpainting)
-        new.__dict__.update(self.__dict__)
-        new.index = self.index[idx]
-        new.runs = new.index.shape[0]
-        new._sv = None
-        return new
+        index = self.index[idx]
+        return Inpainting(self.n, self.m, runs=index.shape[0], dtype=self.dtype, device=self.device, index=index)
 
 
 def spectrum_operator(m: int, n: int, kappa: float = 2.0, runs: int = 1, smin: float = 1.0,
@@ -366,15 +392,8 @@ def spectrum_operator(m: int, n: int, kappa: float = 2.0, runs: int = 1, smin: f
         raise ValueError(f"kappa = ||A|| / sigma_A must be >= 1, got {kappa}")
     r = min(m, n)
     g = make_generator(seed, device)
-
-    def haar(size):
-        # QR in NumPy: torch's batched CPU QR can be 100x slower when the cores are shared
-        Z = torch.randn(runs, size, size, dtype=dtype, device=device, generator=g).cpu().numpy()
-        Q, Rr = np.linalg.qr(Z)
-        Q = Q * np.sign(np.diagonal(Rr, axis1=1, axis2=2))[:, None, :]
-        return torch.from_numpy(Q).to(device=device, dtype=dtype)
-
-    U, Vh = haar(m)[:, :, :r], haar(n)[:, :, :r]
+    U = haar_orthogonal(runs, m, g, dtype, device, qr="numpy")[:, :, :r]
+    Vh = haar_orthogonal(runs, n, g, dtype, device, qr="numpy")[:, :, :r]
     if r == 1 and kappa != 1:
         raise ValueError(f"an operator of rank min(m, n) = 1 has kappa = 1; got kappa={kappa}")
     s = torch.linspace(smin * kappa, smin, r, dtype=dtype, device=device)

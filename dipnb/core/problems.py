@@ -9,7 +9,7 @@ from typing import Sequence
 
 import torch
 
-from .._random import make_generator, problem_seed
+from .._random import make_generator, offset_seed, problem_seed
 from .._validation import check_device, check_finite, check_int, check_memory, check_positive, check_shape
 from .operators import LinearOperator, gaussian_operator
 
@@ -165,5 +165,5 @@ def gaussian_problems(n: int, ms: Sequence[int], runs: int, seed: int = 0, noise
     for m in ms:
         s = problem_seed(seed, n, m)
         A = gaussian_operator(m, n, runs=runs, seed=s, device=device)
-        out.append(Problem.make(A, noise_std=noise_std, seed=s + 1))
+        out.append(Problem.make(A, noise_std=noise_std, seed=offset_seed(s, 1)))
     return out

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import check_choice, check_compatible, check_int, check_positive, check_step_shape
+from .._validation import check_choice, check_compatible, check_int, check_positive, check_same_runs, check_step_shape
 from ..core.problems import Problem
 from ..core.network import TwoLayerDIP
 from ._common import SweepResult
@@ -177,8 +177,7 @@ def _check_job(i, job):
     if not isinstance(job, Job):
         raise ValueError(f"jobs[{i}] is a {type(job).__name__}; accepted: dipnb.engine.Job(net, problem, gamma)")
     net, pb = job.net, job.problem
-    if pb.runs != net.runs:
-        raise ValueError(f"jobs[{i}]: problem has {pb.runs} runs but the network has {net.runs}; they must match")
+    check_same_runs(net, pb, f"jobs[{i}]: ")
     if pb.A.n != net.n:
         raise ValueError(f"jobs[{i}]: operator acts on R^{pb.A.n} but the network outputs R^{net.n}")
     check_positive(f"jobs[{i}].gamma", job.gamma)

@@ -7,6 +7,7 @@ end in one go: its V and h stay in the core's cache across steps.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -215,6 +216,8 @@ def descend_one(h, V, A, y, xbar, c, steps, tol):
 @njit(parallel=True, cache=True)
 def _run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol, order,
          loss, stop, err):
+    """The parallel loop of :func:`run`: the fields of a :class:`Flat`, then ``steps``, ``tol``,
+    ``order``, then the fields of an :class:`Outcome`, passed one by one (the call unpacks them)."""
     for q in prange(order.size):
         r = order[q]
         n, k, m = ns[r], ks[r], ms[r]
@@ -226,16 +229,45 @@ def _run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol,
         err[r] = e
 
 
-def run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps, tol, order, loss, stop, err,
-        threads):
-    """Train every run (see :func:`descend_one`) with ``threads`` threads, one run per task."""
+class Flat(NamedTuple):
+    """The runs of a chunk stored flat for :func:`_run`: run r's ``h`` is ``H[hoff[r]:hoff[r + 1]]``
+    (k entries), its ``V`` ``V[voff[r]:voff[r + 1]]`` (n k, row-major), its ``A``
+    ``A[aoff[r]:aoff[r + 1]]`` (m n), its ``y`` and ``x̄`` likewise in ``Y`` and ``X``; ``ns``, ``ks``,
+    ``ms`` are the sizes of each run and ``C`` its γ‖u‖²/√k."""
+
+    H: np.ndarray
+    hoff: np.ndarray
+    V: np.ndarray
+    voff: np.ndarray
+    ns: np.ndarray
+    ks: np.ndarray
+    A: np.ndarray
+    aoff: np.ndarray
+    ms: np.ndarray
+    Y: np.ndarray
+    yoff: np.ndarray
+    X: np.ndarray
+    xoff: np.ndarray
+    C: np.ndarray
+
+
+class Outcome(NamedTuple):
+    """Where :func:`_run` writes each run's final loss, stop step and ‖x − x̄‖ (one entry per run)."""
+
+    loss: np.ndarray
+    stop: np.ndarray
+    err: np.ndarray
+
+
+def run(flat: Flat, steps, tol, order, out: Outcome, threads):
+    """Train every run of ``flat`` (see :func:`descend_one`) in the order ``order`` with ``threads``
+    threads, one run per task, writing into ``out``."""
     threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
         with numba.parallel_chunksize(1):          # dynamic: a free thread takes the next run
-            _run(H, hoff, V, voff, ns, ks, A, aoff, ms, Y, yoff, X, xoff, C, steps,
-                 float(tol), order, loss, stop, err)
+            _run(*flat, steps, float(tol), order, *out)
     finally:
         numba.set_num_threads(old)
 
@@ -276,8 +308,9 @@ def run_chunk(jobs, steps, tol, threads):
     stop = np.empty(R, dtype=np.int64)
     nbytes = sum(a.nbytes for a in (H, Vflat, Aflat, Y, X)) + H.nbytes    # + each run's sigmoid cache
     order = np.argsort(-(ns * ks), kind="stable")          # largest runs first: better load balance
-    run(H, off(ks), Vflat, off(ns * ks), ns, ks, Aflat, off(ms * ns), ms, Y, off(ms), X, off(ns), C,
-          steps, tol, order, loss, stop, err, threads or torch.get_num_threads())
+    flat = Flat(H=H, hoff=off(ks), V=Vflat, voff=off(ns * ks), ns=ns, ks=ks, A=Aflat, aoff=off(ms * ns), ms=ms,
+                Y=Y, yoff=off(ms), X=X, xoff=off(ns), C=C)
+    run(flat, steps, tol, order, Outcome(loss, stop, err), threads or torch.get_num_threads())
     results, start = [], 0
     for job in jobs:
         sl = slice(start, start + job.net.runs)

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from .._random import selfcheck_seeds
 from ..core.network import TwoLayerDIP
 from ..core.operators import gaussian_operator
 from ..core.problems import Problem
@@ -31,9 +32,10 @@ def mixed_grid(device="cpu", ms=(1, 2, 4), ks=(8, 60, 300), runs: int = 4, n: in
     jobs = []
     for m in ms:
         for k in ks:
-            A = gaussian_operator(m, n, runs=runs, seed=m, device=device)
-            pb = Problem.make(A, runs=runs, seed=k + 10 * m)
-            net = TwoLayerDIP.init(runs, n, k, seed=7 * k + m, device=device)
+            s_op, s_pb, s_net = selfcheck_seeds(m, k)
+            A = gaussian_operator(m, n, runs=runs, seed=s_op, device=device)
+            pb = Problem.make(A, runs=runs, seed=s_pb)
+            net = TwoLayerDIP.init(runs, n, k, seed=s_net, device=device)
             jobs.append(Job(net, pb, torch.linspace(0.3, 3.0, runs, dtype=torch.float64, device=device)))
     return jobs
 

@@ -12,11 +12,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .._random import derive_seed, network_seed
+from .._random import derive_seed, network_seed, offset_seed
 from .._validation import check_int, check_positive
 from ..analysis import loglog_fit
+from ..core.activations import get_activation
 from ..core.losses import Loss, get_loss
-from ..core.network import TwoLayerDIP, draw_initial_state
+from ..core.network import draw_initial_state
 from ..core.operators import spectrum_operator
 from ..core.problems import Problem, gaussian_problems
 from ..theory.corollary import (corollary_terms, corollary_width, critical_width, init_statistics,
@@ -66,7 +67,10 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
     seed : int
         Seeds the networks. Run r at width k uses the *same* network for every problem
         (common random numbers); networks at different widths are independent draws.
-        The draws also depend on ``max_batch`` (the chunking of the runs and neurons).
+        The draws also depend on ``max_batch`` (the chunking of the runs and neurons). Where
+        ``runs * n * k <= max_batch`` (2**22 by default),
+        width k is a single draw, the one of :func:`dipnb.draw_networks` at the same
+        ``(runs, n, k, seed)``: both see the same networks there.
     max_batch : int
         At most this many entries of :math:`V_0` are drawn at once (2**22 doubles = 32 MB).
     cache : folder, optional
@@ -96,7 +100,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
     max_batch = check_int("max_batch", max_batch)
     check_positive("eta", eta)
     loss = get_loss(loss)
-    act = TwoLayerDIP.init(1, 1, 1, d=1, activation=activation).activation
+    act = get_activation(activation)
     act.require_A3("condition (4)")
 
     P = len(problems)
@@ -176,7 +180,7 @@ def width_scaling(param: str, values: Sequence, base: dict, runs: int = 20, k_re
         raise ValueError(f"base must give n, m and kappa; missing {sorted(missing)}")
     runs, k_ref = check_int("runs", runs), check_int("k_ref", k_ref)
     operator = spectrum_operator if operator is None else operator
-    act = TwoLayerDIP.init(1, 1, 1, d=1).activation
+    act = get_activation("sigmoid")
     loss = get_loss("mse")
     out = {key: [] for key in ("k_half", "bound", "first", "second", "kappa_A", "sigma_A")}
     for v in values:
@@ -186,9 +190,9 @@ def width_scaling(param: str, values: Sequence, base: dict, runs: int = 20, k_re
             raise ValueError(f"k_ref must be >= 10 n for sigma_min(J_g(0)) to concentrate; got k_ref={k_ref}, n={n}")
         s = derive_seed(seed, (17, 1))     # same seed for every value: common random numbers
         A = operator(m, n, kappa, runs, s)
-        pb = Problem.make(A, noise_std=0.0, runs=runs, seed=s + 1)
+        pb = Problem.make(A, noise_std=0.0, runs=runs, seed=offset_seed(s, 1))
         ratio = torch.empty(runs, dtype=A.dtype)
-        for a, b, stats in _draw_statistics(runs, n, k_ref, s + 2, act, max_batch, device):
+        for a, b, stats in _draw_statistics(runs, n, k_ref, offset_seed(s, 2), act, max_batch, device):
             ratio[a:b] = ratio_from_statistics(stats, pb.subset(list(range(a, b))), act, loss, 1.0)["ratio"]
         t = corollary_terms(pb, d, C)
         out["k_half"].append(float(critical_width(ratio, k_ref, nu1).median()))

@@ -62,6 +62,13 @@ def _setup_stats(net, pb, n, k):
                 gamma_lin=(2 / (net.activation.C_dphi ** 2 * A_norm ** 2)).cpu().numpy())
 
 
+def _gamma_cell(net, pb, gamma: float, steps: int, tol: float) -> dict:
+    """One cell of a γ grid: gradient descent at step ``gamma`` on every run (:func:`dipnb.engine.sweep`),
+    as the arrays ``converged``, ``loss`` and ``stop_step`` that the cache keeps."""
+    r = sweep([Job(net, pb, gamma)], steps, tol=tol)[0]
+    return {"converged": r.converged, "loss": r.loss, "stop_step": r.stop_step}
+
+
 def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, params, bar):
     """One (n, m, k) problem trained with every γ, one resumable cell per γ.
 
@@ -87,9 +94,8 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
             bar.total -= 1                      # never run: out of the count
             bar.refresh()
             continue
-        c = run_cells(name, [(n, m, k, float(g))],
-                      lambda _: (lambda r: {"converged": r.converged, "loss": r.loss, "stop_step": r.stop_step})(
-                          sweep([Job(net, pb, float(g))], steps, tol=tol)[0]), cache, False, params)[0]
+        c = run_cells(name, [(n, m, k, float(g))], lambda _: _gamma_cell(net, pb, float(g), steps, tol),
+                      cache, False, params)[0]
         conv.append(c["converged"].astype(bool))
         loss.append(c["loss"])
         stop.append(c["stop_step"])

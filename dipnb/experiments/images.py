@@ -43,13 +43,14 @@ from importlib import resources
 import numpy as np
 import torch
 
+from .._random import make_generator, offset_seed
 from .._validation import DEFAULT_DTYPE, check_choice, check_int, check_positive
 from ..core.descent import train_image
 from ..core.network import TwoLayerDIP
 from ..core.operators import blur_operator, well_conditioned_operator
 from ..core.problems import Problem
 from ..theory.linear import blur_spectrum, effective_step, landweber, landweber_noise_error
-from ..theory.theorem import TheoremIII1, hessian_norm, theorem_quantities
+from ..theory.theorem import TheoremIII1, certified_dist, hessian_norm, theorem_quantities
 from .cells import cell_key, run_cells
 from .registry import register_study
 
@@ -210,8 +211,9 @@ def _setup(size, k, image, seed, device):
 
 
 def _unit_noise(n: int, seed: int, device) -> torch.Tensor:
-    """The noise draw of the image studies, at standard deviation 1 (scaled per noise level)."""
-    g = torch.Generator(device=torch.device(device)).manual_seed(seed + 1)
+    """The noise draw of the image studies, at standard deviation 1 (scaled per noise level),
+    from the stream ``offset_seed(seed, 1)`` of the study's seed."""
+    g = make_generator(offset_seed(seed, 1), device)
     return torch.randn(1, n, dtype=DEFAULT_DTYPE, device=device, generator=g)
 
 
@@ -219,14 +221,14 @@ def image_setting(which: str, size: int = 64, k: int = 10_000, image: str = "hop
                   boundary: str = "reflect", seed: int = 0, device="cpu"):
     """The network, operator, image and unit noise of an image study, as the study draws them:
     ``(net, A, x_bar, z)`` for ``which`` = ``"fig3a"`` (the blur of ``kernel`` and ``boundary``)
-    or ``"fig3b"`` (the well-conditioned operator, seed ``seed + 2``); the noise of level σ is
+    or ``"fig3b"`` (the well-conditioned operator, seed ``offset_seed(seed, 2)``); the noise of level σ is
     ``σ z``. One home for these draws: :func:`fig3a`, :func:`fig3b` and the audit of the
     theorem's hypotheses (:mod:`dipnb.experiments.audit`) all call it."""
     check_choice("which", which, ("fig3a", "fig3b"))
     x_bar, net = _setup(size, k, image, seed, device)
     n = size * size
     A = (blur_operator(size, kernel, boundary, device=device) if which == "fig3a"
-         else well_conditioned_operator(n, seed=seed + 2, device=device))
+         else well_conditioned_operator(n, seed=offset_seed(seed, 2), device=device))
     return net, A, x_bar, _unit_noise(n, seed, device)
 
 
@@ -250,7 +252,7 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
 
     One network (seed ``seed``), the image ``image`` at ``size``×``size``, the blur of
     :func:`blur_operator` (``kernel`` 9: the Gaussian of std 1 sampled as scipy samples it);
-    for each noise level σ in ``noise_stds`` (noise seed ``seed + 1``, the same draw scaled),
+    for each noise level σ in ``noise_stds`` (noise seed ``offset_seed(seed, 1)``, the same draw scaled),
     ``steps`` steps of :func:`train_image` (``steps_noiseless`` for σ = 0, when given) with
     γ = ``gamma_L`` / L0, L0 the Hessian norm at θ0 on the noisy data of the largest σ.
     Also: the Landweber iteration with the network's effective step (linear model), and
@@ -326,13 +328,16 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
           step_rule: str = "1/L0", probe_steps: int = 200, seed: int = 0, device="cpu", cache=None,
           progress: bool = False, theorem: bool = True) -> dict:
     """Fig 3b and Fig 4: the well-conditioned operator (:func:`dipnb.well_conditioned_operator`,
-    :math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`, seed ``seed + 2``) and AWGN of std ``noise_std``.
+    :math:`\\sigma_A = 1`, :math:`\\|A\\| = 2`, seed ``offset_seed(seed, 2)``) and AWGN of std ``noise_std``.
 
     One noisy run of :func:`train_image` (snapshots along training, error at every step,
     the oracle and discrepancy-principle iterates), a noiseless run from the same θ0 (it
     certifies an upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` in (8), as in
-    :func:`dipnb.dist_to_sigma_prime`), the Landweber iteration with the effective step,
+    :func:`dipnb.dist_to_sigma_prime`: ``dist_sigma`` is its final error if its parameters end
+    within R' of θ0, ``clean_param_distance`` :math:`\\le` R', and ``+inf`` otherwise, by
+    :func:`dipnb.theory.theorem.certified_dist`), the Landweber iteration with the effective step,
     and with ``theorem`` every constant of Theorem III.1 (``layers="both"``, L = L0) for bound (8).
+    Without ``theorem`` R' is not computed and ``dist_sigma`` is ``+inf`` (no certificate).
     """
     size, k, steps = check_int("size", size, low=4), check_int("k", k), check_int("steps", steps, low=0)
     check_positive("noise_std", noise_std)
@@ -373,12 +378,15 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
             x_ls = torch.linalg.solve(A.M[0], pb.y[0])
             out["ls_error"] = float((x_ls - x_bar[0]).norm())
             return out
-        run = train_image(net, clean, gamma, steps, [], progress=progress,
+        run = train_image(net, clean, gamma, steps, [], progress=progress, return_state=True,
                           checkpoint=_checkpoint(cache, "fig3b-run", ck, which))
-        return {"clean_error": run.error, "clean_loss": run.loss}
+        return {"clean_error": run.error, "clean_loss": run.loss,
+                "clean_param_distance": float(net.param_distance(run.state)[0])}
 
+    # "dist_guard" keeps the cells cached before the clean run recorded its distance to theta_0
+    # from being reused (a finished run's checkpoint makes their recomputation cheap)
     cells = run_cells("fig3b-runs", ["noisy", "clean"], run_cell, cache, progress,
-                      params=dict(base, gamma=gamma, steps=steps, tau_dp=tau_dp))
+                      params=dict(base, gamma=gamma, steps=steps, tau_dp=tau_dp, dist_guard=True))
     res = {"x_bar": x_bar[0].cpu().numpy(), "noise_std": noise_std, "omega": omega, "size": size, "k": k,
            "steps": steps, "image": image, "tau_dp": tau_dp, "dp_threshold": thr, "step_rule": step_rule,
            "sigma_A": float(A.sigma_min[0]), "A_norm": float(A.norm[0])}
@@ -386,7 +394,9 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     res.update(cells[0])
     res.update(cells[1])
     # dist(x_bar, Sigma') <= error of the noiseless limit, if that limit lies within R' of theta_0
-    res["dist_sigma"] = float(cells[1]["clean_error"][-1])
+    R_prime = st["R_prime"] if theorem else math.nan
+    res["dist_sigma"] = float(certified_dist(float(cells[1]["clean_error"][-1]),
+                                             float(cells[1]["clean_param_distance"]), float(R_prime)))
     if theorem:   # bound (8) of Theorem III.1 along the run, with that dist(x_bar, Sigma')
         th = TheoremIII1.from_scalars(st, layers="both")
         res["bound8"] = th.error_bound(np.arange(steps + 1), dist=res["dist_sigma"])[:, 0].cpu().numpy()

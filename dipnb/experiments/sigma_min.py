@@ -8,6 +8,7 @@ import torch
 
 from .._random import derive_seed
 from .._validation import check_int, check_layers
+from ..core.activations import get_activation
 from ..core.network import TwoLayerDIP
 from .cells import run_cells
 from .registry import register
@@ -51,7 +52,7 @@ def sigma_min_vs_width(n: int = 5, ks=(10, 100, 1000), runs: int = 20, layers: s
 
     cells = run_cells(f"sigma-min-{layers}", ks, cell, cache, progress,
                       params=dict(n=n, runs=runs, activation=str(activation), seed=seed, max_batch=max_batch))
-    act = TwoLayerDIP.init(1, 1, 1, d=1, activation=activation).activation
+    act = get_activation(activation)
     limit = act.C_dphi ** 2 + (act.C_phi ** 2 if layers == "both" else 0.0)
     return {"ks": np.array(ks), "sigma": np.stack([c["sigma"] for c in cells]), "n": n,
             "C_phi": act.C_phi, "C_dphi": act.C_dphi, "limit": limit, "layers": layers}

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._random import problem_seed
+from .._random import gamma_sweep_network_seed, offset_seed, problem_seed
 from .._validation import check_int, check_positive
 from ..analysis import failure_threshold
+from ..core.activations import get_activation
 from ..core.descent import gradient_descent
 from ..core.network import TwoLayerDIP
 from ..core.operators import gaussian_operator
@@ -92,9 +93,9 @@ def lipschitz_sweep(cells, runs: int = 4, steps: int = 2000, gamma_factor: float
     out = {key: [] for key in keys}
     for n, m, k in cells:
         base = problem_seed(seed, n, m)
-        net = TwoLayerDIP.init(runs, n, k, activation=activation, seed=base + 1, device=device)
-        A = gaussian_operator(m, n, runs=runs, seed=base + 2, device=device)
-        pb = Problem.make(A, seed=base + 3)
+        net = TwoLayerDIP.init(runs, n, k, activation=activation, seed=offset_seed(base, 1), device=device)
+        A = gaussian_operator(m, n, runs=runs, seed=offset_seed(base, 2), device=device)
+        pb = Problem.make(A, seed=offset_seed(base, 3))
         L0 = hessian_norm(net, pb, iters=iters)
         Lt = estimate_L(net, pb, gamma_factor / L0, steps, points=points, iters=iters)
         parts = hessian_parts(net, pb)
@@ -163,9 +164,10 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
     idx = [r for _ in range(G) for r in range(runs)]
 
     def cell(k):
-        net = TwoLayerDIP.init(runs, n, k, activation=activation, seed=base + 1 + 31 * k, device=device)
-        A = gaussian_operator(m, n, runs=runs, seed=base + 2, device=device)
-        pb = Problem.make(A, seed=base + 3)
+        net = TwoLayerDIP.init(runs, n, k, activation=activation, seed=gamma_sweep_network_seed(base, k),
+                               device=device)
+        A = gaussian_operator(m, n, runs=runs, seed=offset_seed(base, 2), device=device)
+        pb = Problem.make(A, seed=offset_seed(base, 3))
         L0 = hessian_norm(net, pb, iters=iters)
         netG, pbG = net.subset(idx), pb.subset(idx)
         gam = torch.as_tensor(np.repeat(g, runs), dtype=net.V0.dtype, device=net.V0.device)
@@ -205,7 +207,7 @@ def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, to
                         for a in range(K)])
     res.update(ks=np.array(ks), gammas=g, first_fail=first_fail, last_conv=last_conv, n=n, m=m,
                frac_conv=frac, threshold=threshold, revived=revived,
-               steps=steps, tol=tol, C_dphi=TwoLayerDIP.init(1, 1, 1, activation=activation).activation.C_dphi)
+               steps=steps, tol=tol, C_dphi=get_activation(activation).C_dphi)
     return res
 
 

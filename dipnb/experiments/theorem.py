@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._random import make_generator, offset_seed, width_index_seed, width_network_seed
 from .._validation import check_choice, check_int, check_positive
 from ..core.descent import gradient_descent
 from ..core.losses import Loss
@@ -20,8 +21,8 @@ from ..core.network import State, TwoLayerDIP
 from ..core.operators import gaussian_operator, well_conditioned_operator
 from ..core.problems import Problem
 from ..theory.bounds import certified_L, hessian_lower_bound
-from ..theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_norm,
-                              theorem_quantities)
+from ..theory.theorem import (L_eq10, TheoremIII1, certified_dist, dist_to_sigma_prime, estimate_L,
+                              hessian_norm, theorem_quantities)
 from .cells import run_cells
 from .registry import register
 
@@ -83,7 +84,8 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
     state of a run of ``ref_steps`` steps stopped when its loss stalls (round-off);
     the recorded run (every step, ``steps`` steps) measures
     :math:`\\|\\theta_\\tau-\\theta_\\infty\\|`. ``dist(x̄, Σ')`` is bounded by
-    :func:`dist_to_sigma_prime`. Seeds: network ``seed``, operator ``seed+1``, data ``seed+2``.
+    :func:`dist_to_sigma_prime`. Seeds: network ``seed``, operator and data the streams 1 and 2
+    of :func:`dipnb._random.offset_seed` (``seed + 1``, ``seed + 2``).
     """
     n, m, k = check_int("n", n), check_int("m", m), check_int("k", k, low=n)
     check_positive("gamma_L", gamma_L)
@@ -92,8 +94,8 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
     check_positive("noise_std", noise_std, allow_zero=True)
     check_choice("L_rule", L_rule, ("estimate", "certified"))
     net = TwoLayerDIP.init(runs, n, k, d=d, seed=seed)
-    A = well_conditioned_operator(n, runs=runs, seed=seed + 1, m=m)
-    pb = Problem.make(A, noise_std=noise_std, seed=seed + 2)
+    A = well_conditioned_operator(n, runs=runs, seed=offset_seed(seed, 1), m=m)
+    pb = Problem.make(A, noise_std=noise_std, seed=offset_seed(seed, 2))
     L0 = hessian_norm(net, pb, iters=30)
     L_est = estimate_L(net, pb, gamma=0.5 / L0, steps=L_steps, points=4, iters=30) if L_steps else L0
     cert = certified_L(net, pb)
@@ -106,7 +108,7 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
                             stall_window=None, progress=False)
     if noise_std == 0:   # the long run above is the noiseless run: reuse its limit
         err = (net.forward(theta_inf) - pb.x_bar).norm(dim=1)
-        dist = torch.where(net.param_distance(theta_inf) <= th.R_prime, err, torch.full_like(err, math.inf))
+        dist = certified_dist(err, net.param_distance(theta_inf), th.R_prime)
     else:
         dist = dist_to_sigma_prime(net, pb, gamma, th.R_prime, steps=ref_steps)
     return TheoremRun(net, pb, th, L0, L_est, traj, theta_inf, dist, cert["L_descent"], cert["L_global"])
@@ -192,13 +194,13 @@ def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), 
         raise ValueError(f"gamma_L must lie in ]0, 2[, got {gamma_L}")
     check_positive("noise_std", noise_std, allow_zero=True)
 
-    def cell(ik):                       # the draws of width ks[i] are seeded by seed + 1000 i
+    def cell(ik):                       # the draws of width ks[i]: streams 0, 1, 2 of width_index_seed
         i, k = ik
-        s = seed + 1000 * i
+        s = width_index_seed(seed, i)
         net = TwoLayerDIP.init(runs, n, k, d=d, seed=s, device=device)
-        A = (well_conditioned_operator(n, runs=runs, seed=s + 1, m=m, device=device) if operator == "injective"
-             else gaussian_operator(m, n, runs=runs, seed=s + 1, device=device))
-        pb = Problem.make(A, noise_std=noise_std, seed=s + 2)
+        A = (well_conditioned_operator(n, runs=runs, seed=offset_seed(s, 1), m=m, device=device)
+             if operator == "injective" else gaussian_operator(m, n, runs=runs, seed=offset_seed(s, 1), device=device))
+        pb = Problem.make(A, noise_std=noise_std, seed=offset_seed(s, 2))
         L0 = hessian_norm(net, pb, iters=30)
         gamma = gamma_L / L0
         th = theorem_quantities(net, pb, gamma=gamma, L=L0)
@@ -231,7 +233,7 @@ def hessian_norm_in_ball(net: TwoLayerDIP, problem: Problem, radius, points: int
     """
     points = check_int("points", points, low=0)
     check_positive("radius", radius)
-    g = torch.Generator(device=net.V0.device).manual_seed(int(seed))
+    g = make_generator(seed, net.V0.device)
     s0 = net.initial_state()
     rho = torch.as_tensor(radius, dtype=s0.h.dtype, device=s0.h.device).expand(net.runs)
     best = hessian_norm(net, problem, s0, "W", loss, iters)
@@ -248,7 +250,8 @@ def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 
     """The Hessian norm of the hidden-layer ½-MSE loss between its certified bounds, against k.
 
     For each width, ``runs`` networks (seed depends on k) on the same problems (A and
-    :math:`\\bar x` iid N(0, 1), seeds ``seed + 1``, ``seed + 2``): the Hessian norm at θ0
+    :math:`\\bar x` iid N(0, 1), seeds ``offset_seed(seed, 1)``, ``offset_seed(seed, 2)``; networks
+    ``width_network_seed(seed, k)``, see :mod:`dipnb._random`): the Hessian norm at θ0
     (:func:`dipnb.hessian_norm`, power iteration: itself a lower estimate), the lower bound
     :func:`dipnb.theory.bounds.hessian_lower_bound` (``lower`` at θ0 and ``lower_ball``, valid
     along a run that Theorem III.1 covers), the certified upper bound ``L_descent`` of
@@ -263,13 +266,13 @@ def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 
     """
     ks = [check_int("k", kk, low=n) for kk in ks]
     runs, steps, points = check_int("runs", runs), check_int("steps", steps, low=0), check_int("points", points)
-    A = gaussian_operator(m, n, runs=runs, seed=seed + 1)
-    pb = Problem.make(A, seed=seed + 2)
+    A = gaussian_operator(m, n, runs=runs, seed=offset_seed(seed, 1))
+    pb = Problem.make(A, seed=offset_seed(seed, 2))
     keys = ("H0", "lower", "lower_ball", "L_descent", "eq10_first", "eq10", "limit", "H_traj_min",
             "H_traj_max", "margin_traj")
     out = {key: [] for key in keys}
     for k in ks:
-        net = TwoLayerDIP.init(runs, n, k, d=1, seed=seed + 10 + k)
+        net = TwoLayerDIP.init(runs, n, k, d=1, seed=width_network_seed(seed, k))
         H0 = hessian_norm(net, pb, iters=iters)
         lb = hessian_lower_bound(net, pb)
         cl = certified_L(net, pb)

@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from .._random import offset_seed
 from ..analysis import (bootstrap, condition4_probability, failure_threshold, log10_onset_at, log10_threshold_at,
                         log10_width_at, loglog_slope, width_at_probability, wilson_interval)
 from ..experiments.paper import PAPER
@@ -105,7 +106,7 @@ def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Clai
 
     def width(i, level):
         stat = lambda c: log10_width_at(ks_b, c, level)                  # noqa: E731
-        est, lo, hi = bootstrap(stat, conv[i], reps=reps, seed=17 + i)
+        est, lo, hi = bootstrap(stat, conv[i], reps=reps, seed=offset_seed(17, i))
         return est, (lo, hi)
 
     cond_k = {m: (lambda w: math.log10(w) if np.isfinite(w) else math.nan)(
@@ -237,7 +238,7 @@ def _thresholds(res, level, reps, seed0):
     for i in range(frac.shape[0]):
         read = bool(frac[i, 0] >= _read_level(level) - 1e-12)
         if conv is not None:
-            est, lo, hi = bootstrap(stat, conv[i], reps=reps, seed=seed0 + i)
+            est, lo, hi = bootstrap(stat, conv[i], reps=reps, seed=offset_seed(seed0, i))
             iv = (lo, hi)
         else:
             t = failure_threshold(g, frac[i], frac[i, 0] if level is None else level)

@@ -16,16 +16,12 @@ import math
 
 import torch
 
-from .._validation import check_layers, check_positive
-from ..core.network import State, TwoLayerDIP, forward
+from .._validation import check_layers, check_positive, check_same_runs
+from ..core.network import State, TwoLayerDIP, forward, max_column_norm
 from ..core.problems import Problem
 
 __all__ = ["SUP_PHI", "certified_L", "hessian_lower_bound", "tangent_lambda_min", "jacobian_lipschitz_lower",
            "radius_R_upper"]
-
-
-def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
-    return V.norm(dim=1).max(dim=1).values
 
 
 #: :math:`\sup|\phi|` of the bounded activations (the global bound of :func:`certified_L` needs it).
@@ -34,8 +30,7 @@ SUP_PHI = {"sigmoid": 1.0, "tanh": 1.0}
 
 def _check_W_mse(net: TwoLayerDIP, problem: Problem, what: str):
     net.activation.require_A3(what)
-    if problem.runs != net.runs:
-        raise ValueError(f"problem has {problem.runs} runs but the network has {net.runs}; they must match")
+    check_same_runs(net, problem)
 
 
 def certified_L(net: TwoLayerDIP, problem: Problem, state: State | None = None) -> dict:
@@ -95,7 +90,7 @@ def certified_L(net: TwoLayerDIP, problem: Problem, state: State | None = None) 
     u2 = net.u_norm2
     A_norm = problem.A.norm.expand(net.runs)
     V_spec = torch.linalg.matrix_norm(s.V, ord=2)
-    M = _col_norm_max(s.V)
+    M = max_column_norm(s.V)
     G = u2 * act.sup_dphi ** 2 * A_norm ** 2 * V_spec ** 2 / k
     c = u2 * act.sup_d2phi * M * A_norm / math.sqrt(k)
     r = (problem.A.A(forward(s.h, s.V, act)) - problem.y).norm(dim=1)

@@ -35,10 +35,11 @@ import math
 
 import torch
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_same_runs
 from ..core.losses import Loss, get_loss
 from ..core.network import TwoLayerDIP
 from ..core.problems import Problem
+from .constants import radius_R_closed_form
 
 __all__ = ["corollary_width", "corollary_probability", "corollary_terms", "constants_for_width",
            "init_statistics", "merge_statistics", "ratio_from_statistics", "condition4_ratio",
@@ -153,7 +154,7 @@ def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss,
     ``layers="W"``: :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k)`,
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`. ``layers="both"``:
     :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k) + \\|\\phi(h)\\|^2/k` and R the positive root of
-    :func:`dipnb.radius_R`'s quadratic. In both cases (4) with constant ν1 holds iff
+    :func:`dipnb.radius_R`'s quadratic (both by :func:`dipnb.theory.theorem.radius_R_closed_form`). In both cases (4) with constant ν1 holds iff
     :math:`\\nu_1 q < 1` (R does not depend on ν1, R' is proportional to it).
     """
     if layers not in ("W", "both"):
@@ -173,14 +174,7 @@ def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss,
     loss0 = loss.value(y0, y)
     psi0 = loss.desingularizer(y, loss0 + eta).psi(loss0)
     M = stats["M2"].sqrt()
-    B = activation.B
-    if layers == "W":
-        R = sigma0 * math.sqrt(k) / (2 * B * M * u_norm2)
-    else:
-        un = u_norm2.sqrt()
-        a = 2 * B * u_norm2 / math.sqrt(k)
-        b = 2 * B * un * (2 + un * M) / math.sqrt(k)
-        R = 2 * sigma0 / (b + torch.sqrt(b ** 2 + 4 * a * sigma0))   # the positive root, without cancellation
+    R = radius_R_closed_form(sigma0, activation.B, M, u_norm2, k, layers)
     sA = problem.A.sigma_min.expand_as(sigma0)
     R_prime = 2 * psi0 / (sA * sigma0)
     return {"sigma0": sigma0, "R": R, "R_prime": R_prime, "ratio": R_prime / R,
@@ -202,8 +196,7 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
     check_positive("eta", eta)
     loss = get_loss(loss)
     net.activation.require_A3("condition (4)")
-    if problem.runs != net.runs:
-        raise ValueError(f"problem has {problem.runs} runs but the network has {net.runs}; they must match")
+    check_same_runs(net, problem)
     stats = init_statistics(net.h0, net.V0, net.activation)
     return ratio_from_statistics(stats, problem, net.activation, loss, eta, net.u_norm2, layers)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._random import make_generator
 from .._validation import check_int, check_positive
 from ..core.losses import Desingularizer, Loss, get_loss
 
@@ -73,7 +74,7 @@ def sublevel_samples(loss: Loss | str, y: torch.Tensor, r0, samples: int = 1000,
     R, m = y.shape
     dt, dev = y.dtype, y.device
     r0 = torch.as_tensor(r0, dtype=dt, device=dev).expand(R).reshape(R, 1)
-    g = torch.Generator(device=dev).manual_seed(int(seed))
+    g = make_generator(seed, dev)
     d = torch.randn(R, samples, m, dtype=dt, device=dev, generator=g)
     d = d / d.norm(dim=-1, keepdim=True)
     u = torch.rand(R, samples, dtype=dt, device=dev, generator=g)

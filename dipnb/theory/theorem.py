@@ -1,5 +1,8 @@
 """The quantities of Theorem III.1, computed for a given problem and network.
 
+The closed-form constants (the Lipschitz bound of :math:`\\mathcal J_g`, R of (5), ν1, ν2, the
+estimate (10)) are written in :mod:`dipnb.theory.constants` and re-exported here.
+
 Everything is batched over runs (shape (R,)). The paper is short and leaves some
 constants implicit; what this module uses, and why, is stated in each docstring:
 
@@ -27,136 +30,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._random import make_generator, offset_seed
 from .._validation import check_int, check_layers, check_positive
 from ..core.descent import gradient_descent
 from ..core.losses import Desingularizer, Loss, get_loss
 from ..core.network import State, TwoLayerDIP, forward, jacobian_gram
 from ..core.problems import Problem
+from .constants import (L_eq10, jacobian_lipschitz, nu1, nu2, nu_constants, nu_profile, radius_R,
+                        radius_R_closed_form)
 
-__all__ = ["jacobian_lipschitz", "radius_R", "nu1", "nu2", "nu_profile", "L_eq10", "hessian_norm",
-           "hessian_extremes", "hessian_parts", "estimate_L", "TheoremIII1", "theorem_quantities",
-           "sigma_min_nonzero_jacobian", "dist_to_sigma_prime"]
-
-
-def _col_norm_max(V: torch.Tensor) -> torch.Tensor:
-    """:math:`\\max_j \\|v_j\\|` over the columns of V, shape (R,)."""
-    return V.norm(dim=1).max(dim=1).values
-
-
-def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torch.Tensor:
-    """An upper bound on :math:`\\mathrm{Lip}_{B(\\theta_0, r)}(\\mathcal J_g)`, shape (R,).
-
-    With :math:`M = \\max_j \\|v_{0,j}\\|` (column norms of :math:`V_0`,
-    :math:`\\le D\\sqrt n` by A-8) and B the constant of A-3:
-
-    * ``"W"`` (V fixed): :math:`\\mathcal J_g(W)\\Delta = V\\mathrm{diag}(\\phi'(Wu))\\Delta u/\\sqrt k`,
-      so :math:`\\|\\mathcal J_g(W) - \\mathcal J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
-      a global constant, ``radius`` is ignored;
-    * ``"V"``: :math:`\\mathcal J_g` does not depend on V: 0;
-    * ``"both"``: on the ball of radius :math:`r`,
-      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + r)\\big)`.
-    """
-    check_layers(layers)
-    act = net.activation
-    act.require_A3("the Lipschitz constant of the Jacobian")
-    B, k = act.B, net.k
-    un = net.u_norm2.sqrt()
-    M = _col_norm_max(net.V0)
-    if layers == "W":
-        return B * M * un ** 2 / math.sqrt(k)
-    if layers == "V":
-        return torch.zeros_like(M)
-    if radius is None:
-        raise ValueError("layers='both' needs the radius of the ball (the Lipschitz bound grows with it)")
-    return B * un / math.sqrt(k) * (2 + un * (M + radius))
-
-
-def radius_R(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
-    """The radius ``R`` of (5): :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`.
-
-    With the bounds of :func:`jacobian_lipschitz`: ``"W"`` gives
-    :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`; ``"V"`` gives :math:`R = +\\infty`
-    (the model is linear in V); ``"both"`` gives the positive root of
-    :math:`aR^2 + bR - \\sigma_0 = 0`, :math:`a = 2B\\|u\\|^2/\\sqrt k`,
-    :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`.
-    """
-    check_layers(layers)
-    s0 = net.sigma_min_jacobian(layers=layers) if sigma0 is None else sigma0
-    if layers == "V":
-        return torch.full_like(s0, math.inf)
-    if layers == "W":
-        return s0 / (2 * jacobian_lipschitz(net, "W"))
-    B, k = net.activation.B, net.k
-    un = net.u_norm2.sqrt()
-    M = _col_norm_max(net.V0)
-    a = 2 * B * un ** 2 / math.sqrt(k)
-    b = 2 * B * un * (2 + un * M) / math.sqrt(k)
-    return (-b + torch.sqrt(b ** 2 + 4 * a * s0)) / (2 * a)
-
-
-def _check_gamma_L(gamma, L):
-    check_positive("gamma", gamma)
-    check_positive("L", L)
-    gl = torch.as_tensor(gamma, dtype=torch.float64) * torch.as_tensor(L, dtype=torch.float64)
-    if (gl >= 2).any():
-        raise ValueError(f"nu1 and nu2 are defined for gamma*L < 2 (the theorem asks gamma*L <= 1); "
-                         f"got gamma*L = {gl.max().item():g}")
-
-
-def nu1(gamma, L):
-    """:math:`\\nu_1 = (1+\\gamma L)/(1-\\gamma L/2)`, in ]1, 4] for :math:`\\gamma \\in ]0, 1/L]`."""
-    _check_gamma_L(gamma, L)
-    return (1 + gamma * L) / (1 - gamma * L / 2)
-
-
-def nu2(gamma, L):
-    """:math:`\\nu_2 = (1+\\gamma L)^2/(\\gamma - \\gamma^2 L/2)`; minimal, equal to 6L, at γ = 1/(2L)."""
-    _check_gamma_L(gamma, L)
-    return (1 + gamma * L) ** 2 / (gamma - gamma ** 2 * L / 2)
-
-
-def nu_profile(gammaL=None, L: float = 1.0) -> dict:
-    """:math:`\\nu_1` and :math:`\\nu_2` of Theorem III.1 on a grid of :math:`\\gamma L`.
-
-    :math:`\\nu_1` depends on γ and L through :math:`\\gamma L` only, and
-    :math:`\\nu_2 = L\\,f(\\gamma L)` with :math:`f(x) = (1+x)^2/(x - x^2/2)`; the
-    minimiser of :math:`\\nu_2` over γ is found numerically (bounded Brent search on
-    :math:`]0, 2/L[`), for comparison with the paper's claim :math:`\\gamma = 1/(2L)`,
-    :math:`\\nu_2 = 6L`.
-
-    Parameters
-    ----------
-    gammaL : array-like in ]0, 2[, optional
-        Default: 400 points spread logarithmically in [1e-2, 1.99].
-    L : float
-        Lipschitz constant (> 0) used for :math:`\\nu_2` (ν1 does not depend on it).
-
-    Returns
-    -------
-    dict with ``gammaL``, ``nu1``, ``nu2`` (arrays), ``L``, ``gamma_star`` (the
-    numerical minimiser of ν2) and ``nu2_star`` (its minimum).
-    """
-    from scipy.optimize import minimize_scalar
-
-    check_positive("L", L)
-    x = np.geomspace(1e-2, 1.99, 400) if gammaL is None else np.asarray(gammaL, dtype=np.float64)
-    if x.size == 0 or not np.all((x > 0) & (x < 2)):
-        raise ValueError(f"gammaL must lie in ]0, 2[ (nu1, nu2 are undefined beyond), got "
-                         f"[{x.min() if x.size else 'empty'}, {x.max() if x.size else ''}]")
-    g = torch.as_tensor(x / L, dtype=torch.float64)
-    opt = minimize_scalar(lambda gm: float(nu2(gm, L)), bounds=(1e-9 / L, (2 - 1e-9) / L),
-                          method="bounded", options={"xatol": 1e-12 / L})
-    return {"gammaL": x, "nu1": nu1(g, L).numpy(), "nu2": nu2(g, L).numpy(), "L": float(L),
-            "gamma_star": float(opt.x), "nu2_star": float(opt.fun)}
-
-
-def L_eq10(A_norm, residual_norm, n: int, k: int, const: float = 1.0):
-    """The estimate (10): :math:`L \\lesssim \\|A\\|^2 n/k + \\|A\\|\\,\\|y - y_0\\|\\sqrt{n/k}`.
-
-    ``const`` is the unnamed constant of :math:`\\lesssim` (it depends on B, D and
-    :math:`\\sup|\\phi|`). The book compares this against :func:`hessian_norm`.
-    """
-    return const * (A_norm ** 2 * n / k + A_norm * residual_norm * math.sqrt(n / k))
+__all__ = ["jacobian_lipschitz", "radius_R", "radius_R_closed_form", "nu1", "nu2", "nu_profile", "L_eq10",
+           "hessian_norm", "hessian_extremes", "hessian_parts", "estimate_L", "TheoremIII1",
+           "theorem_quantities", "sigma_min_nonzero_jacobian", "certified_dist", "dist_to_sigma_prime"]
 
 
 def _hessian_operator(net: TwoLayerDIP, problem: Problem, state: State | None, layers: str,
@@ -182,7 +67,7 @@ def _hessian_operator(net: TwoLayerDIP, problem: Problem, state: State | None, l
         return torch.cat([h.reshape(R, -1) for h in Hv], dim=1).detach()
 
     def start(seed: int) -> torch.Tensor:
-        g = torch.Generator(device=s.h.device).manual_seed(seed)
+        g = make_generator(seed, s.h.device)
         return torch.cat([torch.randn(p.shape, dtype=p.dtype, device=p.device, generator=g).reshape(R, -1)
                           for p in params], dim=1)
 
@@ -275,7 +160,7 @@ def hessian_extremes(net: TwoLayerDIP, problem: Problem, state: State | None = N
         # an invariant subspace is exhausted: go on from a fresh direction, uncoupled (β = 0)
         lost = b <= 100 * eps * scale
         if lost.any():
-            z = orthogonalise(start(seed + 1 + j), Q[:, :j + 1])
+            z = orthogonalise(start(offset_seed(seed, 1 + j)), Q[:, :j + 1])
             w = torch.where(lost[:, None], z, w)
             b = torch.where(lost, torch.zeros_like(b), b)
         q = w / w.norm(dim=1, keepdim=True)
@@ -494,10 +379,8 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
         L = hessian_norm(net, problem, None, layers, loss)
     L, gamma = as_runs(L), as_runs(gamma)
     check_positive("L", L)
-    gl = gamma * L
-    ok = gl < 2
-    n1 = torch.where(ok, (1 + gl) / (1 - gl / 2), torch.full_like(gl, math.nan))
-    n2 = torch.where(ok, (1 + gl) ** 2 / (gamma - gamma * gl / 2), torch.full_like(gl, math.nan))
+    ok = gamma * L < 2
+    n1, n2 = (torch.where(ok, nu, torch.full_like(nu, math.nan)) for nu in nu_constants(gamma, L))
     sA = as_runs(problem.A.sigma_min)
     R_prime = 2 * n1 * psi.psi(loss0) / (sA * sigma0)
     return TheoremIII1(
@@ -543,6 +426,30 @@ def dist_to_sigma_prime(net: TwoLayerDIP, problem: Problem, gamma, R_prime, step
     tr = gradient_descent(net, clean, gamma, steps, layers, tol=tol, record=[0],
                           stall_window=200, progress=False)
     err = (net.forward(tr.final) - problem.x_bar).norm(dim=1)
-    inside = net.param_distance(tr.final) <= torch.as_tensor(R_prime, dtype=err.dtype)
-    return torch.where(inside, err, torch.full_like(err, math.inf))
+    return certified_dist(err, net.param_distance(tr.final), R_prime)
+
+
+def certified_dist(error, param_distance, R_prime) -> torch.Tensor:
+    """The certificate of :func:`dist_to_sigma_prime`: an upper bound on
+    :math:`\\mathrm{dist}(\\bar x, \\Sigma')` in (8) from a network state θ', shape (R,).
+
+    :math:`\\Sigma' = g(u, B(0, R' + \\|\\theta_0\\|))` contains :math:`g(u, \\theta')` whenever
+    :math:`\\|\\theta' - \\theta_0\\| \\le R'` (R' of (5)), and then
+    :math:`\\mathrm{dist}(\\bar x, \\Sigma') \\le \\|g(u, \\theta') - \\bar x\\|`. Returns ``error`` where
+    ``param_distance <= R_prime`` and ``+inf`` elsewhere (θ' outside the ball, or R' undefined,
+    NaN, e.g. where :math:`\\gamma L \\ge 2`).
+
+    Parameters
+    ----------
+    error : Tensor (R,) or float
+        :math:`\\|g(u, \\theta') - \\bar x\\|`.
+    param_distance : Tensor (R,) or float
+        :math:`\\|\\theta' - \\theta_0\\|` (:meth:`dipnb.TwoLayerDIP.param_distance`).
+    R_prime : Tensor (R,) or float
+        R' of (5).
+    """
+    error = torch.as_tensor(error, dtype=torch.float64) if not torch.is_tensor(error) else error
+    inside = (torch.as_tensor(param_distance, dtype=error.dtype, device=error.device)
+              <= torch.as_tensor(R_prime, dtype=error.dtype, device=error.device))
+    return torch.where(inside, error, torch.full_like(error, math.inf))
 

@@ -81,7 +81,7 @@ def failure_threshold(gammas, frac, level: float = 0.5) -> float:
     """The step size at which training starts to fail: the first γ of the (increasing) grid,
     above the first γ where at least ``level`` of the runs converge, at which fewer than
     ``level`` do. ``inf`` if this never happens on the grid, ``nan`` if no γ reaches ``level``.
-    (The same definition as ``threshold`` in :func:`dipnb.gamma_sweep`.)"""
+    (The same definition as ``threshold`` in :func:`dipnb.experiments.gamma_sweep`.)"""
     g, f = np.asarray(gammas, dtype=float), np.asarray(frac, dtype=float)
     if g.ndim != 1 or g.shape != f.shape:
         raise ValueError(f"gammas and frac must be 1-D of the same length, got {g.shape} and {f.shape}")

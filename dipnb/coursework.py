@@ -32,7 +32,7 @@ from ._book import INSTALL_TAG, install_cell, set_install_cell
 from ._book import has_install_cell as _has_install_cell
 from .experiments.results import book_root
 
-__all__ = ["CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release", "write_coursework", "verify", "glue_values", "chapter_glue", "book_index",
+__all__ = ["BookIndex", "Verified", "CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release", "write_coursework", "verify", "glue_values", "chapter_glue", "book_index",
            "has_install_cell", "add_install_cell"]
 
 #: The book's root (``_toc.yml``) from the working directory up, never beside the installed package.
@@ -449,6 +449,8 @@ def write_coursework(chapter_list=None, out: Path | str = DEFAULT_OUT, executed_
 # --- execution check --------------------------------------------------------------------------
 # first_stub: cell index of the student's first stub (None: no code exercise); checks: check cells passed
 Verified = namedtuple("Verified", "chapter first_stub checks seconds")
+Verified.__doc__ = ("What :func:`verify` found for one chapter: its name, the first stub the student notebook "
+                    "stops at, the checks run, and the seconds it took.")
 
 
 def verify(md: Path | str, timeout: int = 300) -> Verified:

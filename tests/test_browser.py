@@ -74,3 +74,30 @@ def test_every_chapter_has_figures_and_interactive_pages_exist(browser):
         n_img += html.count("<img")
         n_interactive_pages += 'class="dipnb-bokeh"' in html
     assert n_img >= 10 and n_interactive_pages >= 1, (n_img, n_interactive_pages)
+
+
+def test_api_page_documents_every_public_module():
+    """The API page is generated (book/_ext/dipnb_book.py): every public module of the package,
+    found here from its files, has its entry, and every name a module exports is documented."""
+    import importlib
+
+    pkg = Path(__file__).resolve().parents[1] / "dipnb"
+    modules = sorted(".".join(("dipnb",) + p.relative_to(pkg).with_suffix("").parts).removesuffix(".__init__")
+                     for p in pkg.rglob("*.py"))
+    public = [m for m in modules if m != "dipnb" and not any(part.startswith("_") for part in m.split("."))]
+    assert len(public) > 30, public
+    html = (HTML / "book" / "api.html").read_text()
+    missing = [m for m in public if f'id="module-{m}"' not in html]
+    assert not missing, f"public modules without an entry on the API page: {missing}"
+    undocumented = []
+    for m in public:
+        mod = importlib.import_module(m)
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            home = getattr(obj, "__module__", None)
+            if not (callable(obj) and home and home.startswith("dipnb")):
+                continue
+            # documented where it is defined, or (an object of a private module) where it is exported
+            if not any(f'id="{where}.{name}"' in html for where in (home, m)):
+                undocumented.append(f"{m}.{name}")
+    assert not undocumented, f"exported but not documented anywhere on the API page: {undocumented[:10]}"

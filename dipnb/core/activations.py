@@ -82,7 +82,7 @@ class Activation:
 
     @property
     def B(self) -> float:
-        """The constant B of A-3: ``max(sup|phi'|, Lip(phi'))``."""
+        """``max(sup|phi'|, Lip(phi'))``, the constant B of assumption A-3."""
         self.require_A3("the constant B of A-3")
         return max(self.sup_dphi, self.sup_d2phi)
 

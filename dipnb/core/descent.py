@@ -3,7 +3,7 @@
 .. math:: \\theta_{\\tau+1} = \\theta_\\tau - \\gamma\\,\\nabla_\\theta
           \\mathcal{L}_y(A g(u, \\theta_\\tau))
 
-runs on the reduced state ``(h, V)`` (see :mod:`dipnb.network`), for the
+runs on the reduced state ``(h, V)`` (see :mod:`dipnb.core.network`), for the
 hidden layer ``W``, the output layer ``V`` or both. Each run stops on its own
 once its loss reaches ``tol``; runs whose loss stops decreasing (*stalled*)
 or becomes NaN/inf (*nonfinite*) are frozen and reported as such, never
@@ -265,7 +265,7 @@ class ImageRun:
     snap_steps : ndarray (S,), snapshots : ndarray (S, n) float32
         :math:`x_\\tau` at the requested iterations.
     best_step, best_x : the iterate of smallest error (the oracle stopping time).
-    dp_step, dp_x : the iterate where :func:`discrepancy_stop` stops (-1 / NaN if never).
+    dp_step, dp_x : the iterate where :func:`dipnb.analysis.discrepancy_stop` stops (-1 / NaN if never).
     x_final : ndarray (n,), the last iterate.
     seconds_per_step : float
     """
@@ -373,9 +373,9 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
     snapshots : iterable of int, iterations at which to keep :math:`x_\\tau` (float32).
     dp_threshold : float or None
         If given, keep the first iterate with :math:`\\|Ax_\\tau - y\\| \\le` ``dp_threshold``
-        (:func:`discrepancy_stop` with the threshold :math:`\\tau_{dp}\\sqrt m\\,\\sigma`).
+        (:func:`dipnb.analysis.discrepancy_stop` with the threshold :math:`\\tau_{dp}\\sqrt m\\,\\sigma`).
     return_state : bool
-        Also attach the final :class:`dipnb.State` as ``.state`` (not saved by :meth:`ImageRun.arrays`).
+        Also attach the final :class:`dipnb.State` as ``.state`` (not saved by ``ImageRun.arrays()``).
     checkpoint : path or None
         A file where the run saves its state (h, V) and everything recorded so far, every
         ``checkpoint_every`` seconds of wall time and on Ctrl-C, which then raises

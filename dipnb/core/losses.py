@@ -17,7 +17,7 @@ of :math:`-(\\psi')^2`, and its inverse (eq. 6):
 
 Normalisation matters: it changes :math:`\\psi`'s constant, the meaning of a
 tolerance such as 1e-14, and the effective step. Each loss states its own in
-:attr:`Loss.normalisation`; the book uses :class:`HalfMSE` unless it says otherwise.
+``Loss.normalisation``; the book uses :class:`HalfMSE` unless it says otherwise.
 All functions act on batches: ``v`` and ``y`` have shape (R, m), values have shape (R,).
 """
 from __future__ import annotations

@@ -335,7 +335,7 @@ def draw_networks(runs: int, n: int, k: int, seed: int = 0, activation="sigmoid"
     layer only depends on :math:`h = Wu` (see the module docstring): a network with d = 1,
     u = 1 and :math:`W_0 = h_0` has the same dynamics as any d. All ``runs`` networks are one
     draw of :func:`draw_initial_state`, seeded by ``network_seed(seed, n, k)``
-    (:func:`dipnb._random.network_seed` with ``start = block = 0``).
+    (``dipnb._random.network_seed`` with ``start = block = 0``).
     """
     runs, n, k = check_int("runs", runs), check_int("n", n), check_int("k", k)
     h, V = draw_initial_state(runs, n, k, network_seed(seed, n, k, 0, 0), device)

@@ -167,7 +167,7 @@ def haar_orthogonal(runs: int, n: int, g: torch.Generator, dtype=DEFAULT_DTYPE, 
     ----------
     runs, n : int
     g : torch.Generator
-        The generator Z is drawn from (:func:`dipnb._random.make_generator`).
+        The generator Z is drawn from (``dipnb._random.make_generator``).
     qr : {"torch", "numpy"}
         Where the QR factorisation runs: ``torch.linalg.qr`` on ``device`` (the draws of
         :func:`well_conditioned_operator`), or ``numpy.linalg.qr`` on the CPU (those of
@@ -272,7 +272,7 @@ class GaussianBlur(LinearOperator):
     The default ``radius`` is the field's standard sampling, :func:`gaussian_radius` (scipy's
     ``truncate=4``: 9×9 at σ = 1), with scipy's default ``"reflect"`` boundary. The kernel size
     (``2 radius + 1``) and the boundary change :math:`\\sigma_A` by an order of magnitude:
-    print :attr:`sigma_min` for the choice you make. For a 64×64 image and σ = 1
+    print :attr:`~dipnb.core.operators.LinearOperator.sigma_min` for the choice you make. For a 64×64 image and σ = 1
     (``tests/test_operators.py`` checks these ranges):
 
     * 9×9 kernel (the default) and 7×7: about 2.0e-4 to 2.1e-4 for every boundary;

@@ -8,7 +8,7 @@ run, the final loss, the step at which it stopped and the final error.
 On the same seeds it computes the same iterates as :func:`dipnb.gradient_descent`
 with ``layers="W"``, ``loss="mse"`` and no stall check, up to float64 round-off
 (``tests/test_engine.py`` checks it). The update is eq. (2) on the reduced state
-:math:`h = Wu` of :mod:`dipnb.network`:
+:math:`h = Wu` of :mod:`dipnb.core.network`:
 
 .. math:: h_{\\tau+1} = h_\\tau - \\frac{\\gamma\\|u\\|^2}{\\sqrt k}\\,
           \\phi'(h_\\tau)\\odot V^\\top A^\\top(A x_\\tau - y), \\qquad

@@ -49,7 +49,7 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
     finishes (atomically: never a half-written file) and a cell already there is loaded
     instead of computed. ``params`` must hold every parameter the cells depend on besides
     their own coordinates; it enters the key (:func:`cell_key`). ``desc`` labels the progress
-    bar (:func:`progress_bar`) and the :class:`Interrupted` message (default ``name``); it does
+    bar (``dipnb._progress.progress_bar``) and the :class:`Interrupted` message (default ``name``); it does
     not enter the key.
     """
     label = name if desc is None else desc

@@ -69,7 +69,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
         (common random numbers); networks at different widths are independent draws.
         The draws also depend on ``max_batch`` (the chunking of the runs and neurons). Where
         ``runs * n * k <= max_batch`` (2**22 by default),
-        width k is a single draw, the one of :func:`dipnb.draw_networks` at the same
+        width k is a single draw, the one of :func:`dipnb.core.network.draw_networks` at the same
         ``(runs, n, k, seed)``: both see the same networks there.
     max_batch : int
         At most this many entries of :math:`V_0` are drawn at once (2**22 doubles = 32 MB).
@@ -86,7 +86,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
     Returns
     -------
     dict with ``ks`` (K,), ``n``, ``ms`` (P,), ``ratio`` (P, K, R) the :math:`q = R'/R`
-    of :func:`condition4_ratio` at :math:`\\nu_1 = 1`, ``residual`` (P, K, R)
+    of :func:`dipnb.theory.corollary.condition4_ratio` at :math:`\\nu_1 = 1`, ``residual`` (P, K, R)
     :math:`\\|y_0 - y\\|`, ``sigma0`` (K, R), ``M`` (K, R) :math:`\\max_j\\|v_j\\|`,
     ``sigma_A`` and ``A_norm`` (P, R).
     """

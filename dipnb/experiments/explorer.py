@@ -18,7 +18,7 @@ from .theorem import theorem_run
 __all__ = ["THEOREM_EXPLORER_PRESETS", "theorem_explorer_grid", "tau_samples"]
 
 
-#: Grids of chapter 04's explorer: ``quick`` runs in seconds (the chapter without a saved
+#: The grids of chapter 04's explorer. ``quick`` runs in seconds (the chapter without a saved
 #: result, and the tests); ``paper`` is the grid the book draws (n = 2, one run per point).
 THEOREM_EXPLORER_PRESETS = {
     "quick": dict(ks=(50, 5000), ms=(1, 2), gamma_Ls=(0.5, 1.5), noises=(0.0, 0.3), steps=100,

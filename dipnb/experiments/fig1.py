@@ -30,6 +30,7 @@ __all__ = ["FIG1_PRESETS", "fig1_sweep", "ks_from_log10"]
 
 
 def ks_from_log10(log10_ks) -> list[int]:
+    """The widths :math:`k = 10^e` of a grid given in decades, rounded to integers, distinct and sorted."""
     return sorted({int(round(10 ** e)) for e in log10_ks})
 
 
@@ -78,7 +79,7 @@ def fig1_sweep(n: int = 5, ms=(1, 2, 3, 5), log10_ks_a=(1, 2, 3, 4, 5), log10_ks
     Returns
     -------
     dict with ``ms`` (P,), ``ks_a`` (Ka,), ``ks_b`` (Kb,), ``ratio_a`` (P, Ka, R) the
-    :math:`R'/R` at :math:`\\nu_1 = 1` of :func:`dipnb.condition4_sweep`, ``prob_a`` (P, Ka)
+    :math:`R'/R` at :math:`\\nu_1 = 1` of :func:`dipnb.experiments.condition4_sweep`, ``prob_a`` (P, Ka)
     at ``nu1``, ``bound`` (P, R) the corollary's width (C = C' = 1, d), ``converged``,
     ``stop_step``, ``loss``, ``ratio_b`` (P, Kb, R) (the same runs as the training),
     ``prob_b`` (P, Kb), ``L0`` (P, Kb, R) the Hessian norm at :math:`\\theta_0`,

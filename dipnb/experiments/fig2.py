@@ -109,7 +109,7 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
 
 
 def _gamma_grid(name, cells, gammas, runs, steps, tol, seed, device, cache, progress, params):
-    """:func:`_gamma_cells` for each ``(n, m, k)`` of ``cells``; Ctrl-C says what was saved.
+    """``_gamma_cells`` for each ``(n, m, k)`` of ``cells``; Ctrl-C says what was saved.
 
     One bar counts every cell, a setup cell and one per γ for each ``(n, m, k)``, done or
     read from the cache; a cell skipped above the band leaves the total, so the bar ends full
@@ -147,7 +147,7 @@ def fig2_sweep(ns=(2, 5, 10, 20), m_ratio: float = 0.5, k: int = 1000, log10_gam
     give m), ``runs`` problems (A, :math:`\\bar x` iid N(0, 1)) and networks, each trained
     with every γ of the grid (hidden layer, ½-MSE, at most ``steps`` steps, success:
     loss <= ``tol``). One resumable cell per (n, γ); cells above the band are skipped as
-    :func:`_gamma_cells` says (``ran`` (N, G) is False there).
+    ``_gamma_cells`` says (``ran`` (N, G) is False there).
 
     Returns
     -------

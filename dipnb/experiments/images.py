@@ -55,7 +55,7 @@ from .cells import cell_key, run_cells
 from .registry import register_study
 
 __all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
-           "FIG3B_PRESETS", "image_setting"]
+           "FIG3B_PRESETS", "image_setting", "stable_step"]
 
 
 #: Real photographs that ship inside an installed dependency (matplotlib's sample data),

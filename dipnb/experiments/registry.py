@@ -217,7 +217,7 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
         Default :func:`default_out`: ``results/``, and ``results/quick/`` (not versioned) for the
         quick preset.
     progress : bool
-        A progress bar over the cells (:func:`dipnb.experiments.cells.progress_bar`).
+        A progress bar over the cells (``dipnb._progress.progress_bar``).
     overwrite : bool
         Replace an existing result; without it an existing result is refused before anything runs.
     """

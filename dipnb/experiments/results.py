@@ -58,6 +58,8 @@ def environment(device: str = "cpu") -> dict:
 
 
 def jsonable(x):
+    """``x`` with NumPy scalars and arrays, tuples and non-string keys turned into what JSON
+    writes (the provenance and scalars of a saved result)."""
     if isinstance(x, dict):
         return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

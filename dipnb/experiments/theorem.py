@@ -85,7 +85,7 @@ def theorem_run(n: int = 2, m: int = 2, k: int = 20000, gamma_L: float = 0.5, no
     the recorded run (every step, ``steps`` steps) measures
     :math:`\\|\\theta_\\tau-\\theta_\\infty\\|`. ``dist(x̄, Σ')`` is bounded by
     :func:`dist_to_sigma_prime`. Seeds: network ``seed``, operator and data the streams 1 and 2
-    of :func:`dipnb._random.offset_seed` (``seed + 1``, ``seed + 2``).
+    of ``dipnb._random.offset_seed`` (``seed + 1``, ``seed + 2``).
     """
     n, m, k = check_int("n", n), check_int("m", m), check_int("k", k, low=n)
     check_positive("gamma_L", gamma_L)
@@ -251,7 +251,7 @@ def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 
 
     For each width, ``runs`` networks (seed depends on k) on the same problems (A and
     :math:`\\bar x` iid N(0, 1), seeds ``offset_seed(seed, 1)``, ``offset_seed(seed, 2)``; networks
-    ``width_network_seed(seed, k)``, see :mod:`dipnb._random`): the Hessian norm at θ0
+    ``width_network_seed(seed, k)``, see ``dipnb._random``): the Hessian norm at θ0
     (:func:`dipnb.hessian_norm`, power iteration: itself a lower estimate), the lower bound
     :func:`dipnb.theory.bounds.hessian_lower_bound` (``lower`` at θ0 and ``lower_ball``, valid
     along a run that Theorem III.1 covers), the certified upper bound ``L_descent`` of

@@ -186,7 +186,7 @@ def plot_kl_levels(r0s, mu, hess_min, axes=None):
 def plot_nu_profile(prof: dict, axes=None):
     """Left: :math:`\\nu_1` against :math:`\\gamma L` (the theorem's range :math:`\\gamma L \\le 1`
     shaded). Right: :math:`\\nu_2/L` against :math:`\\gamma L`, with the numerical minimiser of
-    :func:`dipnb.experiments.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
+    :func:`dipnb.theory.constants.nu_profile` marked. ``prof`` is the output of ``nu_profile``."""
     own = axes is None
     fig, (a0, a1) = axes_grid(axes, 2)
     if own:
@@ -250,7 +250,7 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
 
 def plot_flow_vs_descent(gap: dict, run: int = 0, show=None, axes=None):
     """Gradient descent against the gradient flow (output of
-    :func:`dipnb.experiments.flow_descent_gap`). Left: loss against :math:`t = \\gamma\\tau` for
+    :func:`dipnb.core.flow.flow_descent_gap`). Left: loss against :math:`t = \\gamma\\tau` for
     run ``run``, the flow as a line and descent as markers for the step sizes ``show``
     (default: the three largest). Middle: the paths of :math:`h` projected on the two
     principal directions of the flow's path. Right: the largest gap
@@ -368,7 +368,7 @@ def plot_condition4_probability(res: dict, nu1s=(1.0, 2.0), bound=None, promised
 
 
 def plot_width_scaling(results, printed=None, axes=None):
-    """Log-log panels, one per result of :func:`dipnb.corollary.width_scaling`: the empirical
+    """Log-log panels, one per result of :func:`dipnb.experiments.width_scaling`: the empirical
     width at which (4) holds with probability 1/2 and the corollary's bound, with fitted
     slopes; ``printed`` (dict param -> exponent) adds a dashed line with the paper's
     printed exponent, anchored at the first empirical point."""
@@ -449,7 +449,7 @@ def plot_theorem_bounds(traj, th, dist=0.0, axes=None, runs=None, title: str | N
 def plot_condition_vs_convergence(res: dict, ax=None):
     """Fraction of runs where condition (4) holds, and fraction that converge
     (loss :math:`\\le` tol within the step budget), against the width k; ``res`` is the
-    dict of :func:`dipnb.theory.condition_vs_convergence`."""
+    dict of :func:`dipnb.experiments.condition_vs_convergence`."""
     import matplotlib.pyplot as plt
 
     if ax is None:

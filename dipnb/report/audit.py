@@ -17,9 +17,14 @@ import numpy as np
 
 from .claims import Table
 
-__all__ = ["run_status", "audit_rows", "audit_table", "VALIDATION_SENTENCE"]
+__all__ = ["run_status", "audit_rows", "audit_table", "VALIDATION_SENTENCE", "INSIDE", "OUTSIDE", "UNDECIDED"]
 
-INSIDE, OUTSIDE, UNDECIDED = "inside", "outside", "undecided"
+#: A run whose hypotheses are proved to hold at θ0 (γ <= 1/L certified, and (4)).
+INSIDE = "inside"
+#: A run for which one hypothesis is proved to fail.
+OUTSIDE = "outside"
+#: A run for which neither is proved.
+UNDECIDED = "undecided"
 
 
 def _nu1(gl):

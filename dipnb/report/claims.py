@@ -13,12 +13,19 @@ __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", 
 
 #: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
 AGREES = "agrees"
+#: A difference within the uncertainty plus half a grid step (rule 4).
 WITHIN = "agrees within resolution"
+#: A difference beyond it, at the paper's reading and under every reasonable reading of ours.
 DISAGREES = "disagrees"
+#: Our run is not at the paper's setting (rule 7).
 NOT_TESTED = "not tested at the paper's setting"
-NOT_TESTABLE = "not testable"          # e.g. the paper's unnamed constants C, C'
-BEYOND = "beyond the paper"            # our own hypothesis, not a claim of the paper
-ERRATUM = "erratum"                    # a slip in the statement, not a claim about numbers
+#: The paper leaves the claim without a number to test (e.g. its unnamed constants C, C').
+NOT_TESTABLE = "not testable"
+#: Our own hypothesis, not a claim of the paper.
+BEYOND = "beyond the paper"
+#: A slip in the statement, not a claim about numbers.
+ERRATUM = "erratum"
+#: Every verdict, in the order above.
 VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND, ERRATUM)
 #: What a finding rests on: a derivation in the book, a measurement, or a choice of ours.
 STATUSES = ("proved", "numerical", "depends on our choices")

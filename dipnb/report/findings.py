@@ -8,7 +8,7 @@ The rows are the :class:`~dipnb.report.Claim` rows of the comparison tables, rec
 the saved results at the same bootstrap repetitions as the chapters (:data:`REPS`), plus
 :data:`THEORY`: findings about the statements themselves. A disagreement is listed as such only
 when it is the verdict at the paper's own reading and survives every reasonable reading of our
-choices (:attr:`Claim.robust`); one that changes between readings is listed as depending on our
+choices (:attr:`~dipnb.report.claims.Claim.robust`); one that changes between readings is listed as depending on our
 choices, with each reading's verdict.
 """
 from __future__ import annotations

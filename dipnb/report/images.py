@@ -12,7 +12,8 @@ from ..core.operators import blur_operator, gaussian_radius
 from ..experiments.paper import PAPER
 from .claims import AGREES, BEYOND, DISAGREES, NOT_TESTABLE, NOT_TESTED, Claim, ClaimTable, Reading, settle
 
-__all__ = ["fig3a_comparison", "fig3b_comparison", "comparison_table", "image_setting_gaps", "MIN_STEPS"]
+__all__ = ["fig3a_comparison", "fig3b_comparison", "comparison_table", "image_setting_gaps", "MIN_STEPS", "KERNELS",
+           "RISING_DB"]
 
 #: The least step budget at which a claim about where training ends up is tested (issue 11:
 #: at gamma = 1/L0 and 3000 steps, omega * tau ~ 33 and the noiseless and noisy runs look alike).

@@ -229,7 +229,7 @@ def _read_level(level) -> float:
 
 def _thresholds(res, level, reps, seed0):
     """Per row: (log10 threshold, interval or None, read?) at ``level`` (None: the onset), read
-    where the small-γ convergence reaches :func:`_read_level`."""
+    where the small-γ convergence reaches ``_read_level``."""
     g = np.asarray(res["gammas"], dtype=float)
     frac = np.asarray(res["frac_conv"], dtype=float)
     conv = np.asarray(res["converged"]).astype(bool) if "converged" in res else None
@@ -278,7 +278,7 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
 
     "The allowed γ gets smaller as n grows" is a claim of direction, decided on the failure
     thresholds of the rows where they can be read (rule 4), with their bootstrap intervals and
-    a test of significant reversals (:func:`_reversals`), at each reading of
+    a test of significant reversals (``_reversals``), at each reading of
     :data:`STEP_LEVELS`. The headline reading is where fewer than 90% converge: "the allowed
     γ" ends where the probability stops being about 1. The slope against :math:`\\|A\\|^2` is
     our own hypothesis (from (10)), in a row of its own, at the same reading.
@@ -345,7 +345,7 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), reps: int
 
     The threshold is read at every reading of :data:`STEP_LEVELS` (the first failure, fewer
     than 90%, fewer than half converge), only at the widths whose small-γ convergence reaches
-    the reading (:func:`_read_level`); the headline reading is the onset, since the paper says
+    the reading (``_read_level``); the headline reading is the onset, since the paper says
     training "will start to diverge". ``tolerance`` (a factor 2 in γ, the unstated
     normalisation of the MSE) is how far from :math:`10^{1.6}` still agrees; "whatever k"
     agrees when the thresholds' spread is within a grid step, within resolution when their

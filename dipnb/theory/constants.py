@@ -175,6 +175,6 @@ def L_eq10(A_norm, residual_norm, n: int, k: int, const: float = 1.0):
     """The estimate (10): :math:`L \\lesssim \\|A\\|^2 n/k + \\|A\\|\\,\\|y - y_0\\|\\sqrt{n/k}`.
 
     ``const`` is the unnamed constant of :math:`\\lesssim` (it depends on B, D and
-    :math:`\\sup|\\phi|`). The book compares this against :func:`hessian_norm`.
+    :math:`\\sup|\\phi|`). The book compares this against :func:`dipnb.theory.theorem.hessian_norm`.
     """
     return const * (A_norm ** 2 * n / k + A_norm * residual_norm * math.sqrt(n / k))

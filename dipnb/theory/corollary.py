@@ -141,6 +141,8 @@ def init_statistics(h: torch.Tensor, V: torch.Tensor, activation) -> dict:
 
 
 def merge_statistics(a: dict | None, b: dict) -> dict:
+    """The statistics of two blocks of neurons as one (:func:`init_statistics` of each): the
+    sums add, the maximum is the larger; ``a = None`` gives ``b``."""
     if a is None:
         return b
     return {"k": a["k"] + b["k"], "G": a["G"] + b["G"], "xs": a["xs"] + b["xs"],

@@ -35,7 +35,7 @@ BOKEH_JS = ("bokeh.min.js", "bokeh-widgets.min.js")
 
 
 def bokeh_js_dir() -> str:
-    """Folder of the installed ``bokeh`` that holds :data:`BOKEH_JS`."""
+    """Folder of the installed ``bokeh`` that holds ``BOKEH_JS`` (the two scripts a page needs)."""
     import bokeh
 
     return os.path.join(os.path.dirname(bokeh.__file__), "server", "static", "js")
@@ -65,7 +65,7 @@ class Interactive:
         Give every plot, widget and layout that has no sizing mode of its own
         ``sizing_mode="stretch_width"`` (heights stay as set), so that the figure fills the
         column it is in and never overflows it: the book's text column is narrower than
-        :data:`WIDTH` on many screens. Pass False for a layout that sets its own sizes.
+        ``WIDTH`` on many screens. Pass False for a layout that sets its own sizes.
     """
 
     def __init__(self, layout, name: str, stretch: bool = True):

@@ -130,7 +130,7 @@ def fig3a_explorer(res: dict, name: str = "fig3a", points: int = 400, image_px: 
     points : int
         About how many iterations of each curve are embedded (:func:`curve_steps`).
     image_px : int
-        Width of each image in px; the curves take the rest of :data:`WIDTH`.
+        Width of each image in px; the curves take the rest of ``WIDTH``.
 
     Returns
     -------
@@ -262,7 +262,7 @@ def fig3b_explorer(res: dict, name: str = "fig3b", points: int = 400, image_px: 
     points : int
         About how many iterations of the curves are embedded (:func:`curve_steps`).
     image_px : int
-        Width of the image in px; the error plot takes the rest of :data:`WIDTH`.
+        Width of the image in px; the error plot takes the rest of ``WIDTH``.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The shape of the package (../shared/guide/architecture.md): one import direction, no cycles,
+"""The shape of the package (README, "Layout"): one import direction, no cycles,
 no private names across modules, every module importable on its own, a curated top level."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verdict rules (../shared/guide/verdicts.md) on synthetic data, where the right answer is known."""
+"""The verdict rules (the findings page, "How a verdict is decided") on synthetic data, where the right answer is known."""
 import math
 
 import numpy as np

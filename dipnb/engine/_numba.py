@@ -49,7 +49,7 @@ def sigmoid(x):
     2^{-q} N/D where N/D = (2 + 2r - c)/(2 - c) is fdlibm's rational form of e^r (c a degree-5
     polynomial in r^2); then sigmoid = D/(D + E) for x >= 0 and E/(D + E) otherwise, with
     E = 2^{-q} N built from the exponent bits (2^{54-q} 2^{-54}, so that subnormals round once).
-    Error <= 3 ulp against the exact value; NaN stays NaN, +-inf give 1 and 0.
+    Error <= 3 ulp against the exact value (tests/test_engine.py, in long double); NaN stays NaN, +-inf give 1 and 0.
     """
     a = abs(x)
     aq = a if a < 746.0 else 746.0          # finite, NaN included, for the integer conversion

@@ -18,19 +18,6 @@ __all__ = ["plot_sigma_min_vs_width", "plot_trajectory", "plot_kl_ratio",
            "plot_condition_vs_convergence", "plot_condition4_layers", "plot_radius_vs_width"]
 
 
-def setup_style():
-    """One call at the top of each chapter: a consistent, readable style."""
-    import matplotlib as mpl
-
-    mpl.rcParams.update({
-        "figure.figsize": (7.0, 3.6), "figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
-        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
-        "font.size": 10, "savefig.bbox": "tight",
-    })
-
-
-
-
 def plot_sigma_min_vs_width(res: dict, axes=None, label: str = "hidden layer W"):
     """Left: :math:`\\sigma_{\\min}(\\mathcal J_g(0))^2` against k (median and 10--90% band over runs)
     with its wide-network limit. Right: the relative deviation from the limit, with a

@@ -11,7 +11,7 @@ __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", 
            "decide_direction", "Reading", "settle", "verdict_kind",
            "BADGE_COLOURS", "headline", "badge_html", "evidence_html", "verdict_html"]
 
-#: The verdicts of a claim (``../shared/guide/verdicts.md``, rules 3 and 6).
+#: The verdicts of a claim (the rules are on the book's findings page, "How a verdict is decided").
 AGREES = "agrees"
 #: A difference within the uncertainty plus half a grid step (rule 4).
 WITHIN = "agrees within resolution"

@@ -1,6 +1,6 @@
 """The paper's claims about Fig 1, Fig 2 and the unshown step-size experiment, against a saved
 result (or a live run), as :class:`~dipnb.report.Claim` rows decided by the verdict rules of
-:mod:`dipnb.report.claims` (``../shared/guide/verdicts.md``).
+:mod:`dipnb.report.claims` (the rules: the findings page, "How a verdict is decided").
 
 Readings are fixed before looking at the data:
 
@@ -51,8 +51,10 @@ def _fmt_iv(iv):
     if iv is None:
         return ""
     lo, hi = iv
-    f = lambda v: "∞" if v == math.inf else "−∞" if v == -math.inf else f"{v:.2f}"  # noqa: E731
-    return f" [{f(lo)}, {f(hi)}]"
+    def end(v):
+        return "∞" if v == math.inf else "−∞" if v == -math.inf else f"{v:.2f}"
+
+    return f" [{end(lo)}, {end(hi)}]"
 
 
 def _step(x) -> float:
@@ -105,12 +107,17 @@ def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Clai
     rows = []
 
     def width(i, level):
-        stat = lambda c: log10_width_at(ks_b, c, level)                  # noqa: E731
+        def stat(c):
+            return log10_width_at(ks_b, c, level)
+
         est, lo, hi = bootstrap(stat, conv[i], reps=reps, seed=offset_seed(17, i))
         return est, (lo, hi)
 
-    cond_k = {m: (lambda w: math.log10(w) if np.isfinite(w) else math.nan)(
-        width_at_probability(ks_a, condition4_probability(res["ratio_a"][i], nu1), 0.5)) for i, m in enumerate(ms)}
+    def log10_or_nan(w):
+        return math.log10(w) if np.isfinite(w) else math.nan
+
+    cond_k = {m: log10_or_nan(width_at_probability(ks_a, condition4_probability(res["ratio_a"][i], nu1), 0.5))
+              for i, m in enumerate(ms)}
     conv_all = {m: width(i, ALL) for i, m in enumerate(ms)}
     if 2 in ms:
         i = ms.index(2)

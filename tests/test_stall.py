@@ -12,27 +12,32 @@ Each test runs a two-cell notebook in a real kernel and breaks one exchange on p
   before the event loop sees it (the edge-triggered zmq FD). Plain nbclient then waits
   out the whole cell timeout and carries on silently with the late reply: issue 15's
   symptom. The watchdog must report the missed wake-up and recover it.
-* ``test_send_while_reply_waits_keeps_the_wakeup``: the actual cause, found in the soak
+* ``test_send_while_reply_waits_is_recovered``: issue 15's actual cause, found in the soak
   (tools/soak.py): the client sends on the shell socket (nbclient's Output-widget mimic,
   in a ``widgets.interact`` cell) just after the reply arrived and before the event loop
   saw it; jupyter_client's send goes through a plain shadow socket and consumes the
-  reply's wake-up. The client must re-arm it at once (a few event-loop turns).
+  reply's wake-up. No chapter does that any more; if one did, the probe must recover the
+  reply within seconds, not at the cell timeout.
 * ``test_second_stall_fails_the_run``: every reply to the first cell is swallowed; after
   the one retry the run must fail with ``StallError`` (a ``CellTimeoutError``: nbmake then
   fails the chapter's test, myst-nb warns and ``-W`` fails the build).
 
 ``NBWATCH=off pytest tests/test_stall.py`` runs them against plain nbclient behaviour:
 they fail, which shows they can.
+
+The other tests check nbwatch's own safety: ``check_compat`` fails loudly when a library it
+reaches into is not the tested version or lacks an internal (and requirements.txt pins
+exactly the tested versions), and a kernel whose CPU time cannot be read is said so, once.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 import zmq
 from nbformat.v4 import new_code_cell, new_notebook
@@ -143,7 +148,8 @@ class SendWhileReplyWaits(FirstReplyHook):
     ``interact`` cell. jupyter_client sends on a plain shadow of the asyncio socket, and
     libzmq's send consumes the FD signal of the reply.
     """
-    fd_was_readable = fd_readable_after_send = woken = False
+    fd_was_readable = fd_readable_after_send = False
+    sent_at = woken_at = None
 
     async def interfere(self, channel, task):
         fd = channel.socket.get(zmq.FD)
@@ -155,25 +161,23 @@ class SendWhileReplyWaits(FirstReplyHook):
         self.fd_was_readable = not task.done() and bool(select.select([fd], [], [], 0)[0])
         time.sleep(0.01)                     # libzmq processes commands on send at most every ~1 ms
         self.kc.kernel_info()                # a send on shell, through jupyter_client's Session
+        self.sent_at = time.monotonic()
         self.fd_readable_after_send = bool(select.select([fd], [], [], 0)[0])
-        for _ in range(50):                  # event-loop turns, not seconds
-            if task.done():
-                break
-            await asyncio.sleep(0)
-        self.woken = task.done()
+        task.add_done_callback(lambda _: setattr(self, "woken_at", time.monotonic()))
 
 
-def test_send_while_reply_waits_keeps_the_wakeup(reports):
-    """The cause of the stall in chapter 02: a send on shell while its reply waits unseen."""
+def test_send_while_reply_waits_is_recovered(reports):
+    """Issue 15's stall in chapter 02: a send on shell while its reply waits unseen."""
     nb = notebook()
     client = SendWhileReplyWaits(nb, timeout=CELL_TIMEOUT, name="send-test.ipynb")
     client.execute()
     # the situation arose: the reply's signal was on the FD, and the send consumed it
     assert client.done and client.fd_was_readable and not client.fd_readable_after_send
-    # and the waiting poll was woken within a few event-loop turns, not by a timeout
-    assert client.woken, client.events
-    assert [e["kind"] for e in client.events] == ["rearmed"], client.events
-    assert any("send-test.ipynb: cell 0 (import time): a send on the shell socket consumed" in r
+    # the probe found the reply and woke the poll within a few ticks, not at the cell timeout
+    assert client.woken_at - client.sent_at < nbwatch.PROBE_QUIET_S + 2 * nbwatch.TICK_S + 3, client.events
+    assert [(e["kind"], e["channel"], e["cell"]) for e in client.events] == \
+        [("missed-wakeup", "shell", 0)], client.events
+    assert any("send-test.ipynb: cell 0 (import time): a message sat unseen on the shell socket" in r
                for r in reports), reports
     assert nb.cells[1].outputs[0]["text"] == "42\n"
 
@@ -187,3 +191,111 @@ def test_second_stall_fails_the_run(reports):
     assert "stall-twice.ipynb: STALL in cell 0" in str(err.value)
     assert client.attempts == 2
     assert any("stalled again on attempt 2; giving up" in r for r in reports), reports
+
+
+# -- nbwatch's own safety ------------------------------------------------------------------------
+@pytest.fixture
+def fresh_compat(monkeypatch):
+    """check_compat runs its checks again (it remembers them per process)."""
+    monkeypatch.setattr(nbwatch, "_checked", {})
+    monkeypatch.delenv(nbwatch.UNTESTED_OK_ENV, raising=False)
+
+
+def test_installed_libraries_are_the_tested_ones(fresh_compat):
+    nbwatch.check_compat()      # every library, every internal: what the chapters run on here
+
+
+def test_requirements_pin_the_tested_versions():
+    pins = {}
+    for line in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text().splitlines():
+        req = line.split("#", 1)[0].strip()
+        if "==" in req:
+            name, _, version = req.partition("==")
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    for lib, version in nbwatch.TESTED.items():
+        assert pins.get(lib.lower().replace("_", "-")) == version, (lib, version, pins)
+
+
+def test_untested_version_fails_loudly(fresh_compat, monkeypatch):
+    monkeypatch.setitem(nbwatch.TESTED, "pyzmq", "0.0.1")
+    with pytest.raises(nbwatch.NbwatchCompatError) as err:
+        nbwatch.WatchdogClient(notebook())
+    msg = str(err.value)
+    assert f"pyzmq {zmq.__version__} is installed, nbwatch was tested with pyzmq 0.0.1" in msg, msg
+    assert "pip install -r requirements.txt" in msg and nbwatch.UNTESTED_OK_ENV in msg, msg
+
+
+def test_untested_version_runs_only_when_asked(fresh_compat, monkeypatch, reports):
+    monkeypatch.setitem(nbwatch.TESTED, "pyzmq", "0.0.1")
+    monkeypatch.setenv(nbwatch.UNTESTED_OK_ENV, "1")
+    nbwatch.check_compat("pyzmq")
+    assert any(f"pyzmq {zmq.__version__} is not the tested 0.0.1" in r for r in reports), reports
+
+
+def test_missing_internal_fails_loudly(fresh_compat, monkeypatch):
+    # pyzmq without the async get() that re-schedules the waiting poll: the probe could not wake it
+    monkeypatch.delattr(zmq._future._AsyncSocket, "get")
+    with pytest.raises(nbwatch.NbwatchCompatError) as err:
+        nbwatch.WatchdogClient(notebook())
+    msg = str(err.value)
+    assert f"pyzmq {zmq.__version__} is installed, nbwatch was tested with pyzmq " \
+           f"{nbwatch.TESTED['pyzmq']}, and internals of pyzmq it relies on are missing" in msg, msg
+    assert "zmq._future:_AsyncSocket no longer defines get" in msg, msg
+    # even on the tested version number: the internals decide, not the number alone
+    assert zmq.__version__ == nbwatch.TESTED["pyzmq"]
+
+
+def test_changed_signature_fails_loudly(fresh_compat, monkeypatch):
+    from nbclient import NotebookClient
+
+    async def _async_check_alive(self, timeout):   # a private method that grew a parameter
+        pass
+
+    monkeypatch.setattr(NotebookClient, "_async_check_alive", _async_check_alive)
+    with pytest.raises(nbwatch.NbwatchCompatError, match=r"(?s)nbclient .*_async_check_alive\(self, timeout\), "
+                                                         r"expected \(self\).*What to do"):
+        nbwatch.check_compat("nbclient")
+
+
+def test_nbmake_internal_gone_fails_loudly(fresh_compat, monkeypatch):
+    from nbmake import nb_run
+
+    monkeypatch.delattr(nb_run, "NotebookClient")
+    with pytest.raises(nbwatch.NbwatchCompatError, match="nbmake.nb_run is not what nbwatch expects"):
+        nbwatch.check_compat("nbmake")
+
+
+def _missing_pid() -> int:
+    import psutil
+
+    pid = int(Path("/proc/sys/kernel/pid_max").read_text()) if Path("/proc/sys/kernel/pid_max").exists() \
+        else 2 ** 22 + 1
+    assert not psutil.pid_exists(pid)     # pids lie below pid_max
+    return pid
+
+
+def test_cpu_probe_of_missing_pid_raises():
+    pid = _missing_pid()
+    with pytest.raises(nbwatch.CpuProbeError, match=f"no process with pid {pid}"):
+        nbwatch._cpu_seconds(pid)
+    with pytest.raises(nbwatch.CpuProbeError, match="pid is unknown"):
+        nbwatch._cpu_seconds(None)
+    assert nbwatch._cpu_seconds(os.getpid()) > 0
+
+
+class UnknownKernelPid(nbwatch.WatchdogClient):
+    def _kernel_pid(self):
+        return self.missing_pid
+
+
+def test_unreadable_kernel_cpu_is_reported_once(reports):
+    nb = notebook()
+    client = UnknownKernelPid(nb, timeout=CELL_TIMEOUT, name="cpu-test.ipynb")
+    client.missing_pid = pid = _missing_pid()
+    client.execute()                      # two cells, each read at its start and every tick
+    lines = [r for r in reports if "cannot read the kernel's CPU time" in r]
+    assert lines == [(f"nbwatch: cpu-test.ipynb: cannot read the kernel's CPU time (no process with pid {pid}); "
+                     f"for this kernel a stall is judged on silence alone: {nbwatch.SILENCE_S:.0f} s "
+                     f"without a message counts as stalled even if the kernel is computing")], reports
+    assert [e["kind"] for e in client.events] == ["cpu-unknown"], client.events
+    assert nb.cells[1].outputs[0]["text"] == "42\n"

@@ -11,6 +11,9 @@ is kept of it:
   warnings summary even when the retry passed).
 * The kernel runs without ``MPLBACKEND`` (``make test`` sets Agg for the unit tests; with
   it, ``plt.show()`` draws nothing in a kernel and the book would lose its figures).
+* Before patching, ``nbwatch.check_compat`` verifies nbmake's internals used here
+  (``nb_run.NotebookClient``, ``NotebookRun.execute``) and those of the client; a mismatch
+  ends the run with its message (``pytest.UsageError``) instead of running unpatched.
 * With ``DIPNB_EXECUTED=DIR`` set, the executed notebook of every chapter that passed is
   written to ``DIR/book/NAME.ipynb`` (nbmake's timing metadata removed, so that its code
   cells hash like the ``.md``'s); ``tools/nbwatch_sphinx.py`` gives them to the book
@@ -25,7 +28,6 @@ import warnings
 from pathlib import Path
 
 import nbformat
-
 import nbwatch
 
 # The environment before any test module or conftest changes it (tests/conftest.py sets
@@ -75,6 +77,12 @@ def _save_executed(filename: Path, nb, ok: bool, root: Path) -> None:
 def pytest_configure(config):
     if not getattr(config.option, "nbmake", False):
         return
+    import pytest
+
+    try:   # nbmake's internals patched below, and the ones the client uses: fail the run, never run unpatched
+        nbwatch.check_compat("nbmake", "nbclient", "jupyter_client", "pyzmq")
+    except nbwatch.NbwatchCompatError as err:
+        raise pytest.UsageError(str(err)) from None
     from nbmake import nb_run
 
     if getattr(nb_run.NotebookRun.execute, "_nbwatch", False):

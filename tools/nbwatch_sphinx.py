@@ -14,6 +14,10 @@
   executed here and named in a warning, which fails the build under ``-W``: the build
   never quietly runs a chapter that nbmake did not pass, nor reuses an old cache (the
   cache is rebuilt from this run's notebooks at every build).
+
+At setup ``nbwatch.check_compat`` verifies the myst-nb and jupyter-cache internals used here
+(``jupyter_cache.executors.utils.executenb``, reached through ``single_nb_execution``; the
+``nb_execution_*`` config values) and the client's; a mismatch stops the build with its message.
 """
 from __future__ import annotations
 
@@ -75,6 +79,12 @@ def _config_inited(app, config):
 
 
 def setup(app):
+    from sphinx.errors import ExtensionError
+
+    try:   # the myst-nb / jupyter-cache internals patched here, and the client's: never run unpatched
+        nbwatch.check_compat("myst-nb", "jupyter-cache", "nbclient", "jupyter_client", "pyzmq")
+    except nbwatch.NbwatchCompatError as err:
+        raise ExtensionError(str(err)) from None
     import jupyter_cache.executors.utils as jc_utils
 
     _state["app"] = app

@@ -21,7 +21,7 @@ NB_TIMEOUT     ?= 300
 TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1
 BOOK_ENV := env -u MPLBACKEND
 
-.PHONY: venv book test unit chromium sync clean student student-check
+.PHONY: venv book test lint unit chromium sync clean student student-check
 
 venv: $(STAMP)
 
@@ -65,11 +65,18 @@ RUN_ENV = DIPNB_EXECUTED=$(CURDIR)/$(EXECUTED) NBWATCH_LOG=$(CURDIR)/$(NBWATCH_L
 test: venv chromium
 	rm -rf $(EXECUTED) $(NBWATCH_LOG) && mkdir -p $(EXECUTED)
 	@status=0; \
+	$(MAKE) --no-print-directory lint || status=$$?; \
 	$(TEST_ENV) $(RUN_ENV) $(PYTEST) --ignore-glob='tests/test_browser*' || status=$$?; \
 	$(BOOK_ENV) $(RUN_ENV) $(BUILD) || status=$$?; \
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_browser*.py || status=$$?; \
 	if [ -s $(NBWATCH_LOG) ]; then echo "nbwatch ($(NBWATCH_LOG)):"; cat $(NBWATCH_LOG); fi; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (exit $$status, see above)"; fi; exit $$status
+
+# Lint as the field does: ruff (style and likely bugs, [tool.ruff] in pyproject.toml) and
+# import-linter (the layers, [tool.importlinter]); part of `make test`.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Everything but the browser test, without building the book (faster while editing).
 unit: venv

@@ -31,7 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -274,7 +273,9 @@ def main(argv=None):
             del t["engine_1thread"]
         cpu1 = ([engine_cpu_1thread(k, dev, steps_for(k, 2 * guess["engine"], args.budget, RUNS))
                  for _ in range(args.repeats)] if dev.type == "cpu" else [])
-        ratio = lambda a, b: statistics.median(x / y for x, y in zip(t[a], t[b]))  # noqa: E731
+        def ratio(a, b, t=t):
+            return statistics.median(x / y for x, y in zip(t[a], t[b]))
+
         row = {"k": k, **{key: statistics.median(v) * 1e6 for key, v in t.items()}, "floor": floor * 1e6,
                "compute_floor": flops * 1e6,
                "speedup_vs_naive": ratio("naive", "engine"), "speedup_vs_batched": ratio("batched", "engine"),

@@ -21,29 +21,55 @@ The names below (the core and the theory) are the public API; the other layers a
 as ``dipnb.experiments``, ``dipnb.plotting``, ... (imported on first use).
 """
 import importlib
-
 import sys as _sys
 
 try:
     from ._random import make_generator
-    from ._version import __version__
+    from ._version import __version__ as __version__
     from .core.activations import Activation, gaussian_moment, get_activation
     from .core.descent import Trajectory, gradient_descent, train_image
     from .core.flow import flow_descent_gap, gradient_flow
     from .core.losses import Desingularizer, HalfMSE, KullbackLeibler, Loss, PowerLoss, get_loss
-    from .core.network import (State, TwoLayerDIP, forward, gradients, jacobian, jacobian_gram,
-                               sigma_min_jacobian)
-    from .core.operators import (GaussianBlur, Identity, Inpainting, LinearOperator, MatrixOperator,
-                                 blur_operator, gaussian_operator, spectrum_operator, well_conditioned_operator)
+    from .core.network import State, TwoLayerDIP, forward, gradients, jacobian, jacobian_gram, sigma_min_jacobian
+    from .core.operators import (
+        GaussianBlur,
+        Identity,
+        Inpainting,
+        LinearOperator,
+        MatrixOperator,
+        blur_operator,
+        gaussian_operator,
+        spectrum_operator,
+        well_conditioned_operator,
+    )
     from .core.problems import Problem, gaussian_problems
     from .theory.bounds import certified_L
-    from .theory.corollary import (condition4_ratio, constants_for_width, corollary_probability, corollary_terms,
-                                   corollary_width, critical_width)
+    from .theory.corollary import (
+        condition4_ratio,
+        constants_for_width,
+        corollary_probability,
+        corollary_terms,
+        corollary_width,
+        critical_width,
+    )
     from .theory.kl import check_kl_inequality, kl_ratio, numeric_inverse, numeric_Psi, sublevel_samples
     from .theory.linear import effective_step, landweber
-    from .theory.theorem import (L_eq10, TheoremIII1, dist_to_sigma_prime, estimate_L, hessian_extremes,
-                                 hessian_norm, hessian_parts, jacobian_lipschitz, nu1, nu2, nu_profile,
-                                 radius_R, sigma_min_nonzero_jacobian, theorem_quantities)
+    from .theory.theorem import (
+        L_eq10,
+        TheoremIII1,
+        dist_to_sigma_prime,
+        estimate_L,
+        hessian_norm,
+        hessian_parts,
+        jacobian_lipschitz,
+        nu1,
+        nu2,
+        nu_profile,
+        radius_R,
+        sigma_min_nonzero_jacobian,
+        theorem_quantities,
+    )
+    from .theory.theorem import hessian_extremes as hessian_extremes  # public (chapter 03), outside the capped __all__
 except KeyboardInterrupt:                  # Ctrl-C while `python -m dipnb ...` imports torch: one line
     if _sys.argv[:1] != ["-m"]:            # imported by a program or a notebook: theirs to handle
         raise

@@ -32,8 +32,9 @@ from ._book import INSTALL_TAG, install_cell, set_install_cell
 from ._book import has_install_cell as _has_install_cell
 from .experiments.results import book_root
 
-__all__ = ["BookIndex", "Verified", "CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release", "write_coursework", "verify", "glue_values", "chapter_glue", "book_index",
-           "has_install_cell", "add_install_cell"]
+__all__ = ["BookIndex", "Verified", "CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release",
+           "write_coursework", "verify", "glue_values", "chapter_glue", "book_index", "has_install_cell",
+           "add_install_cell"]
 
 #: The book's root (``_toc.yml``) from the working directory up, never beside the installed package.
 ROOT = book_root() or Path.cwd().resolve()
@@ -161,7 +162,7 @@ def _glue_text(name: str, role: str, spec: str, glue: Mapping, where: str) -> st
     if "text/plain" not in bundle:
         raise ValueError(f"{where}: no glued value {name!r} (the chapter does not glue it, or the "
                          f"values come from another version of the chapter)")
-    from myst_nb.core.variables import format_plain_text   # the book's own formatting of {glue:text}
+    from myst_nb.core.variables import format_plain_text  # the book's own formatting of {glue:text}
     return format_plain_text(str(bundle["text/plain"]), spec)
 
 
@@ -214,7 +215,7 @@ def book_index(root: Path | str = ROOT) -> BookIndex:
             if (eq := _EQ_LABEL.search(line)):
                 numbers[eq["label"]] = len(numbers) + 1
     if (root / "book" / "references.bib").exists():
-        from pybtex.database import parse_file            # as sphinxcontrib-bibtex reads it
+        from pybtex.database import parse_file  # as sphinxcontrib-bibtex reads it
         from pybtex.richtext import Text
         for key, entry in parse_file(root / "book" / "references.bib").entries.items():
             index.bib[key] = {k.lower(): Text.from_latex(v).render_as("text") for k, v in entry.fields.items()}
@@ -419,8 +420,14 @@ def instructor_notebook(md: Path | str, glue: Mapping | None = None,
 def release(instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student version of a source notebook, made by nbgrader's own preprocessors: those of
     ``nbgrader generate_assignment`` that need no course database, in its order."""
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
-                                        ClearOutput, ClearSolutions, LockCells)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearHiddenTests,
+        ClearMarkScheme,
+        ClearOutput,
+        ClearSolutions,
+        LockCells,
+    )
     nb, resources = copy.deepcopy(instructor), {}
     for pp in (LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
                CheckCellMetadata):

@@ -51,15 +51,20 @@ def compare(a: dict, b: dict) -> int:
     for ch in sorted(set(a) | set(b)):
         ca, cb = a.get(ch), b.get(ch)
         if ca is None or cb is None:
-            print(f"{ch}: only in {'after' if ca is None else 'before'}"); bad += 1; continue
+            print(f"{ch}: only in {'after' if ca is None else 'before'}")
+            bad += 1
+            continue
         for key in sorted(set(ca["glue"]) | set(cb["glue"])):
             va, vb = ca["glue"].get(key), cb["glue"].get(key)
             if va != vb:
-                print(f"{ch}: glue {key}: {va!r} -> {vb!r}"); bad += 1
+                print(f"{ch}: glue {key}: {va!r} -> {vb!r}")
+                bad += 1
         if ca["tables"] != cb["tables"]:
-            print(f"{ch}: tables differ ({len(ca['tables'])} before, {len(cb['tables'])} after)"); bad += 1
+            print(f"{ch}: tables differ ({len(ca['tables'])} before, {len(cb['tables'])} after)")
+            bad += 1
         if ca["text"] != cb["text"]:
-            print(f"{ch}: printed text differs"); bad += 1
+            print(f"{ch}: printed text differs")
+            bad += 1
         n = len(ca["glue"])
         print(f"{ch}: {n} glued values, {len(ca['tables'])} tables, {len(ca['text'])} text outputs compared")
     print("identical" if bad == 0 else f"{bad} differences")

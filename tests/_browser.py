@@ -33,7 +33,8 @@ def toc_pages() -> list[str]:
 
 
 def launch_browser():
-    """Yield a headless chromium (use as a module-scoped fixture: ``browser = pytest.fixture(scope="module")(launch_browser)``)."""
+    """Yield a headless chromium (use as a module-scoped fixture:
+    ``browser = pytest.fixture(scope="module")(launch_browser)``)."""
     if not (HTML / "index.html").exists():
         pytest.fail(f"no built book at {HTML}: run `make book` first (make test does)")
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -214,7 +215,8 @@ def check_claim_tables(page, page_name: str) -> int:
     expected = CLAIM_TABLES.get(page_name, 0)
     assert len(tables) == expected, f"{page_name}: {len(tables)} tables of verdicts, CLAIM_TABLES lists {expected}"
     for i, t in enumerate(tables):
-        assert t["width"] > 1.2 * info["column"], f"table {i} is {t['width']:.0f} px, not wider than the text column ({info['column']:.0f} px)"
+        assert t["width"] > 1.2 * info["column"], \
+            f"table {i} is {t['width']:.0f} px, not wider than the text column ({info['column']:.0f} px)"
         assert t["right"] <= info["window"], f"table {i} runs out of the window: right edge {t['right']:.0f} px"
         assert t["badges"], f"table {i}: no verdict badge"
         wrong = [(text, colour) for text, colour in t["badges"] if _rgb(BADGE_COLOURS[text]) != colour]

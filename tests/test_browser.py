@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from _browser import (HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, check_claim_tables, check_figures, launch_browser,
-                      open_page, toc_pages)
+from _browser import HTML, MAX_CHAPTER_HEIGHT_PX, SHOTS, check_claim_tables, check_figures, launch_browser, open_page, toc_pages
 
 browser = pytest.fixture(scope="module")(launch_browser)
 

@@ -4,7 +4,6 @@ book (:func:`_browser.check_claim_tables`); this file opens what a reader opens.
 from __future__ import annotations
 
 import pytest
-
 from _browser import SHOTS, launch_browser, open_page
 
 browser = pytest.fixture(scope="module")(launch_browser)

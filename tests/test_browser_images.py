@@ -15,13 +15,10 @@ import re
 
 import numpy as np
 import pytest
-
 from _browser import FIGURES, SHOTS, drag_slider, figure, launch_browser, open_page, tooltip_at
 
 from dipnb.experiments.images import _snap_list
-from dipnb.plotting.interactive.images import (curve_steps, fig3a_explorer, fig3b_explorer, grey_image,
-                                               valid_snapshots)
-
+from dipnb.plotting.interactive.images import curve_steps, fig3a_explorer, fig3b_explorer, grey_image, valid_snapshots
 
 
 # -- the data the figures embed (no browser) -----------------------------------------------------
@@ -77,7 +74,7 @@ def test_fig3a_explorer_embeds_each_snapshot_and_the_runs_values():
     slider, args = _callback_args(fig)
     taus = [0, 1, 3, 10, 30, 100, 400]                     # the union of both schedules
     assert slider.end == len(taus) - 1 and len(args["texts"]) == len(taus)
-    for i, (t0, snaps) in enumerate(((400, res["s0_snapshots"]), (100, res["s1_snapshots"]))):
+    for i, (_t0, snaps) in enumerate(((400, res["s0_snapshots"]), (100, res["s1_snapshots"]))):
         table = fig.layout.select_one({"name": f"fig3a-table{i}"})
         assert len(table.data["image"]) == len(snaps)
         for img, x in zip(table.data["image"], snaps):
@@ -85,7 +82,7 @@ def test_fig3a_explorer_embeds_each_snapshot_and_the_runs_values():
     for k, tau in enumerate(taus):
         shown = re.findall(r"σ = ([\d.]+)</b>: τ = (\d+)[^,]*, PSNR = ([\d.]+) dB", args["texts"][k])
         assert len(shown) == 2, args["texts"][k]
-        for i, (s, t, p) in enumerate(shown):
+        for i, (_s, t, p) in enumerate(shown):
             steps = res[f"s{i}_snap_steps"]
             assert int(t) == steps[steps <= tau].max()            # its last snapshot up to τ
             assert abs(float(p) - res[f"s{i}_psnr"][int(t)]) < 0.006

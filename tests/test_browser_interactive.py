@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from _browser import FIGURES, HTML, SHOTS, drag_slider, figure, launch_browser, open_page, pixels, toc_pages
 
 browser = pytest.fixture(scope="module")(launch_browser)

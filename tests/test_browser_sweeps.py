@@ -15,13 +15,12 @@ import re
 
 import numpy as np
 import pytest
+from _browser import FIGURES, data_to_page, figure, launch_browser, open_page, pixels, tooltip_at
 
 import dipnb
 from dipnb.analysis import condition4_probability, log10_onset_at, log10_threshold_at, wilson_interval
 from dipnb.plotting.interactive.sweeps import cell_tips, fig1_explorer, fig2_explorer, threshold_explorer
 from dipnb.report.sweeps import SMALL_GAMMA_LEVEL, STEP_LEVELS
-
-from _browser import FIGURES, data_to_page, figure, launch_browser, open_page, pixels, tooltip_at
 
 browser = pytest.fixture(scope="module")(launch_browser)
 
@@ -59,7 +58,7 @@ def test_fig1_tips_hold_each_cells_counts():
         for j, k in enumerate(res["ks_a"]):
             assert f"m = {m}, k = 10^{math.log10(k):.2f} " in tips_a[i, j]
             _check_p(tips_a[i, j], int(held_a[i, j].sum()), runs)
-        for j, k in enumerate(res["ks_b"]):
+        for j, _k in enumerate(res["ks_b"]):
             _check_p(tips_b[i, j], int(conv[i, j].sum()), runs)
             assert f"(4) holds (ν₁ = {nu1:g}) in {int(held_b[i, j].sum())} / {runs} runs" in tips_b[i, j]
 

@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 import pytest
-
 from _browser import FIGURES, SHOTS, drag_slider, figure, launch_browser, open_page, pixels
 
 browser = pytest.fixture(scope="module")(launch_browser)

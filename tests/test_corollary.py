@@ -39,7 +39,8 @@ def test_init_statistics_add_up_over_chunks_of_neurons():
     whole = dipnb.theory.corollary.init_statistics(h, V, act)
     parts = None
     for a, b in [(0, 7), (7, 30), (30, 40)]:
-        parts = dipnb.theory.corollary.merge_statistics(parts, dipnb.theory.corollary.init_statistics(h[:, a:b], V[:, :, a:b], act))
+        part = dipnb.theory.corollary.init_statistics(h[:, a:b], V[:, :, a:b], act)
+        parts = dipnb.theory.corollary.merge_statistics(parts, part)
     assert parts["k"] == whole["k"] == 40
     for key in ("G", "xs", "M2"):
         assert torch.allclose(parts[key], whole[key])
@@ -174,7 +175,7 @@ def test_plots_draw_one_line_per_curve():
     fig = dipnb.plotting.plot_condition4_probability(res, nu1s=(1.0, 2.0), bound={2: 1e4, 3: 1e5},
                                                      promised=0.5, d=16)
     ax = fig.axes[0]
-    curves = [l for l in ax.get_lines() if len(l.get_xdata()) == 2 and l.get_marker() == "o"]
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 2 and line.get_marker() == "o"]
     assert len(curves) == 4                      # 2 values of m x 2 values of nu1
     r = dipnb.experiments.width_scaling("kappa", [2.0, 4.0], dict(n=4, m=2, kappa=2.0), runs=3, k_ref=100)
     fig = dipnb.plotting.plot_width_scaling([r, r], printed={"kappa": 1})

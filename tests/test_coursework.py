@@ -349,7 +349,8 @@ SECRET-THIRD answer.
 
 
 def test_toy_chapter_marks_solutions_and_checks(tmp_path):
-    md = chapter(tmp_path, TOY.replace("```{code-cell} ipython3\nbase = 2", "```{code-cell} ipython3\nimport numpy as np\nbase = 2"))
+    md = chapter(tmp_path, TOY.replace("```{code-cell} ipython3\nbase = 2",
+                                       "```{code-cell} ipython3\nimport numpy as np\nbase = 2"))
     inst = cw.instructor_notebook(md, {})
     meta = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in inst.cells
             if "nbgrader" in c.metadata}

@@ -1,5 +1,4 @@
 """Gradient descent (2): batching, statuses, records."""
-import math
 
 import numpy as np
 import pytest

@@ -40,7 +40,7 @@ def test_relu_violates_A3():
     with pytest.raises(ValueError, match=r"'relu' violates assumption A-3"):
         dipnb.theorem_quantities(net, pb, 0.1, L=1.0)
     with pytest.raises(ValueError, match="A-3"):
-        dipnb.get_activation("relu").B
+        _ = dipnb.get_activation("relu").B
     with pytest.raises(ValueError, match="A-3"):
         dipnb.jacobian_lipschitz(net)
 

@@ -33,7 +33,7 @@ import re
 
 import nbformat
 import pytest
-from nbwatch import WatchdogClient   # tools/ is on sys.path (the root conftest.py)
+from nbwatch import WatchdogClient  # tools/ is on sys.path (the root conftest.py)
 
 from dipnb import coursework as cw
 
@@ -115,8 +115,8 @@ def __dipnb_probe(src, names, kinds):
             out[kind] = "rejected (" + type(err).__name__ + ")"
         else:
             out[kind] = "ACCEPTED"
-    print("%s" + json.dumps(out))
-''' % MARK
+    print("__MARK__" + json.dumps(out))
+'''.replace("__MARK__", MARK)
 
 
 def _assigned(source: str) -> list[str]:

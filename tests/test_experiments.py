@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import dipnb
-from dipnb import experiments
 
 
 def test_preset_from_environment(monkeypatch):
@@ -52,7 +51,7 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
 
 
 def test_run_experiment_saves_metadata(tmp_path):
-    path = dipnb.experiments.run("sigma-min", "quick", out=tmp_path, progress=False)
+    dipnb.experiments.run("sigma-min", "quick", out=tmp_path, progress=False)
     arrays, meta = dipnb.experiments.load_result("sigma-min-quick", tmp_path)
     p = dipnb.experiments.SIGMA_MIN_PRESETS["quick"]
     assert arrays["sigma_W"].shape == (len(p["ks"]), p["runs"])
@@ -86,6 +85,7 @@ def test_figure_experiments_are_registered_with_their_presets():
 
 def test_a_preset_an_experiment_lacks_is_named(tmp_path):
     import pytest
+
     from dipnb.experiments import run
     with pytest.raises(ValueError, match="no preset 'paper-cpu'.*'quick', 'paper'"):
         run("sigma-min", "paper-cpu", out=tmp_path)
@@ -94,6 +94,7 @@ def test_a_preset_an_experiment_lacks_is_named(tmp_path):
 
 def test_table_escapes_and_checks_widths():
     import pytest
+
     from dipnb.report import Table
     t = Table([{"a": "x|y", "b": 1.5}, {"a": "line\nbreak <b>", "b": 2}])
     lines = str(t).splitlines()
@@ -122,6 +123,7 @@ def test_results_table_reads_what_run_experiment_saved(tmp_path):
 def test_results_table_lists_only_what_git_tracks(tmp_path):
     """In a git work tree (the repository's results/), a result nobody committed is not listed."""
     import shutil
+
     from dipnb.experiments import results_table, save_result
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
@@ -252,6 +254,35 @@ def test_cells_are_keyed_by_their_parameters(tmp_path):
     run("demo", [1, 2], compute, tmp_path, params={"steps": 200})
     assert calls == [1, 2, 3, 1, 2]                          # another budget: nothing stale is reused
     assert dipnb.experiments.cell_key("demo", {"steps": 100}, 1) != dipnb.experiments.cell_key("demo", {"steps": 200}, 1)
+
+
+def test_an_edited_computation_never_reuses_its_old_cells(tmp_path, monkeypatch):
+    """Issue 21: a constant written in a cell's code (Fig 1b's ``iters=30``) was in no key, so
+    editing it and resuming reused stale cells. The key now carries the code's fingerprint: the
+    compute function and the dipnb helpers it calls."""
+    import importlib
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    mod = src / "dipnb_cell_demo.py"
+    monkeypatch.syspath_prepend(str(src))
+    cache = tmp_path / "cache"
+
+    def run(iters):
+        mod.write_text(f"import numpy as np\n\n\ndef helper(c):\n    return c * {iters:d}\n\n\n"
+                       "def compute(c):\n    return {'v': np.array(helper(c))}\n")
+        sys.modules.pop("dipnb_cell_demo", None)
+        importlib.invalidate_caches()
+        m = importlib.import_module("dipnb_cell_demo")
+        m.helper.__module__ = m.compute.__module__ = "dipnb.demo"     # a dipnb helper: looked into
+        return [float(r["v"]) for r in dipnb.experiments.run_cells("demo", [1, 2], m.compute, cache)]
+
+    assert run(30) == [30.0, 60.0]
+    assert run(30) == [30.0, 60.0]                 # read back (same code)
+    assert len(list(cache.glob("*.npz"))) == 2
+    assert run(3000) == [3000.0, 6000.0]           # the helper's constant changed: recomputed, not stale
+    assert len(list(cache.glob("*.npz"))) == 4
 
 
 def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):

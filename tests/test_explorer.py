@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from dipnb.experiments import (THEOREM_EXPLORER_PRESETS, get, load_result, tau_samples,
-                               theorem_explorer_grid, theorem_run)
+from dipnb.experiments import THEOREM_EXPLORER_PRESETS, get, load_result, tau_samples, theorem_explorer_grid, theorem_run
 from dipnb.plotting.interactive import Interactive
-from dipnb.plotting.interactive.theorem import (EXPLORER_AXES, explorer_index, explorer_text,
-                                                theorem_explorer)
+from dipnb.plotting.interactive.theorem import EXPLORER_AXES, explorer_index, explorer_text, theorem_explorer
 
 QUICK = THEOREM_EXPLORER_PRESETS["quick"]
 PAPER = THEOREM_EXPLORER_PRESETS["paper"]

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from dipnb import coursework as cw
 

@@ -85,11 +85,11 @@ def test_jacobian_and_gram_match_autograd(act, layers):
     V = net.V0 + 0.2 * torch.randn_like(net.V0)
     J = jacobian(net.u, net.W0, V, a, layers)
     for r in range(net.runs):
-        def g(Vf, Wf):
+        def g(Vf, Wf, r=r):
             return (Vf @ a.phi(Wf @ net.u[r])) / math.sqrt(net.k)
         JV, JW = torch.autograd.functional.jacobian(g, (V[r], net.W0[r]))
         blocks = {"V": JV.reshape(net.n, -1), "W": JW.reshape(net.n, -1)}
-        ref = torch.cat([blocks[l] for l in ("V", "W") if layers in (l, "both")], 1)
+        ref = torch.cat([blocks[name] for name in ("V", "W") if layers in (name, "both")], 1)
         assert torch.allclose(J[r], ref, atol=1e-12)
     G = jacobian_gram(net.h0, V, a, layers, net.u_norm2)
     assert torch.allclose(G, J @ J.transpose(1, 2), atol=1e-12)

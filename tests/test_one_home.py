@@ -19,14 +19,13 @@ import pytest
 import torch
 
 import dipnb
-from dipnb._random import (gamma_sweep_network_seed, make_generator, offset_seed, width_index_seed,
-                           width_network_seed)
+from dipnb._random import gamma_sweep_network_seed, make_generator, offset_seed, width_index_seed, width_network_seed
 from dipnb._validation import check_same_runs
 from dipnb.core.activations import get_activation
 from dipnb.core.network import max_column_norm
 from dipnb.core.operators import haar_orthogonal
-from dipnb.theory.corollary import init_statistics, ratio_from_statistics
 from dipnb.theory.constants import nu1, nu2, radius_R, radius_R_closed_form
+from dipnb.theory.corollary import init_statistics, ratio_from_statistics
 from dipnb.theory.theorem import certified_dist, theorem_quantities
 
 PKG = Path(__file__).resolve().parents[1] / "dipnb"

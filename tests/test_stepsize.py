@@ -56,7 +56,7 @@ def test_hessian_parts_are_the_exact_decomposition(steps):
     parts = dipnb.hessian_parts(net, pb, state)
     a, M, y, k = net.activation, pb.A.matrix(), pb.y, net.k
     for r in range(net.runs):
-        def f(h):
+        def f(h, r=r):
             x = state.V[r] @ a.phi(h) / math.sqrt(k)
             return 0.5 * ((M[r] @ x - y[r]) ** 2).sum()
         H = torch.autograd.functional.hessian(f, state.h[r])
@@ -89,7 +89,7 @@ def test_lipschitz_sweep_fields():
     assert np.allclose(r["A_norm"][0], r["A_norm"][1])
     # the trajectory maximum includes theta_0
     assert (r["L_traj"] >= r["L0"] * (1 - 1e-12)).all()
-    for i, (n, m, k) in enumerate(cells):
+    for i, (n, _m, k) in enumerate(cells):
         assert np.allclose(r["eq10_first"][i], r["A_norm"][i] ** 2 * n / k)
         assert np.allclose(r["eq10"][i], r["eq10_first"][i] + r["eq10_second"][i])
         assert np.allclose(r["eq10"][i], dipnb.L_eq10(r["A_norm"][i], r["residual0"][i], n, k))

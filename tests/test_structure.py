@@ -3,43 +3,19 @@ no private names across modules, every module importable on its own, a curated t
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
-
 PKG = Path(__file__).resolve().parents[1] / "dipnb"
-
-#: Layers, lowest first: a module may import only from its own layer or the layers before it.
-LAYERS = [
-    ("base", ("dipnb._validation", "dipnb._random", "dipnb._version", "dipnb._progress")),
-    ("core", ("dipnb.core",)),
-    ("theory", ("dipnb.theory",)),
-    ("engine", ("dipnb.engine",)),
-    ("analysis", ("dipnb.analysis",)),
-    ("experiments", ("dipnb.experiments",)),
-    ("report", ("dipnb.report", "dipnb.plotting")),
-    ("top", ("dipnb", "dipnb.cli", "dipnb.__main__", "dipnb.coursework")),
-]
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def layer_of(mod: str) -> int:
-    best, best_len = None, -1
-    for i, (_, prefixes) in enumerate(LAYERS):
-        for p in prefixes:
-            if (mod == p or mod.startswith(p + ".")) and len(p) > best_len:
-                best, best_len = i, len(p)
-    if best is None:
-        raise AssertionError(f"module {mod} is in no layer of tests/test_structure.py")
-    return best
 
 
 def imports_of(path: Path):
@@ -84,23 +60,45 @@ def resolve(target: str) -> str:
     return target
 
 
-def test_every_module_is_in_a_layer():
-    for mod in NAMES:
-        layer_of(mod)
+# The layers themselves (one import direction) are import-linter's contract in pyproject.toml,
+# run by `make test` (lint-imports); the tests below check that it covers every module and that it
+# fails on an import against the direction, and what it does not check.
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def test_imports_follow_the_layers():
-    bad = []
-    for mod, path in NAMES.items():
-        for target, _, line in imports_of(path):
-            t = resolve(target)
-            if t == "dipnb" and mod != "dipnb":
-                bad.append(f"{path.relative_to(PKG.parent)}:{line}: imports the top-level package")
-            elif layer_of(t) > layer_of(mod):
-                bad.append(f"{path.relative_to(PKG.parent)}:{line}: {LAYERS[layer_of(mod)][0]} module {mod} "
-                           f"imports {t} ({LAYERS[layer_of(t)][0]})")
-    assert not bad, "imports against the direction core -> theory -> engine -> analysis -> " \
-                    "experiments -> report/plotting -> top:\n" + "\n".join(bad)
+def _contract_layers() -> list[str]:
+    import tomllib
+
+    conf = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in conf["contracts"] if c["type"] == "layers"]
+    return [m.strip() for layer in contract["layers"] for m in layer.replace("|", ":").split(":")]
+
+
+def test_every_module_is_in_a_layer_of_the_contract():
+    layers = _contract_layers()
+    outside = [m for m in NAMES if m != "dipnb" and not any(m == p or m.startswith(p + ".") for p in layers)]
+    assert not outside, f"modules in no layer of [tool.importlinter] in pyproject.toml: {outside}"
+
+
+def test_the_layers_contract_holds_and_fails_on_an_import_against_the_direction(tmp_path):
+    import shutil
+
+    ok = subprocess.run([str(LINT_IMPORTS), "--config", str(PKG.parent / "pyproject.toml")],
+                        capture_output=True, text=True, cwd=PKG.parent)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    shutil.copytree(PKG, tmp_path / "dipnb", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(tmp_path / "dipnb" / "core" / "losses.py", "a") as f:
+        f.write("\nfrom dipnb.experiments import cells  # against the direction\n")
+    bad = subprocess.run([str(LINT_IMPORTS), "--config", str(PKG.parent / "pyproject.toml"), "--no-cache"],
+                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert bad.returncode != 0 and "dipnb.core.losses -> dipnb.experiments.cells" in bad.stdout, bad.stdout[-2000:]
+
+
+def test_no_module_imports_the_top_level_package():
+    """dipnb/__init__.py re-exports every layer, so a module that imports it imports them all."""
+    bad = [f"{path.relative_to(PKG.parent)}:{line}" for mod, path in NAMES.items() if mod != "dipnb"
+           for target, _, line in imports_of(path) if resolve(target) == "dipnb"]
+    assert not bad, "modules that import the top-level package dipnb: " + ", ".join(bad)
 
 
 def _graph():

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import dipnb
-from dipnb import experiments
 from dipnb.analysis import convergence_band, failure_threshold
 from dipnb.experiments import FIG1_PRESETS, FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, PAPER
 

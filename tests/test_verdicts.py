@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dipnb import analysis
-from dipnb.report import (AGREES, DISAGREES, NOT_TESTABLE, WITHIN, decide, decide_direction)
+from dipnb.report import AGREES, DISAGREES, NOT_TESTABLE, WITHIN, decide, decide_direction
 
 
 def test_a_p1_width_within_half_a_decade_agrees():
@@ -243,7 +243,7 @@ def test_fig2_direction_reads_the_allowed_gamma_and_names_a_significant_reversal
     # n: (first gamma below 90%, first gamma below half)
     spec = {2: (2.0, 9.0), 5: (1.75, 2.0), 10: (1.5, 2.5), 20: (1.25, 1.75)}
     conv = np.zeros((len(spec), g.size, runs), bool)
-    for i, (n, (p90, p50)) in enumerate(spec.items()):
+    for i, (p90, p50) in enumerate(spec.values()):
         for j, x in enumerate(lg):
             ok = runs if x < p90 - 1e-9 else int(0.8 * runs) if x < p50 - 1e-9 else int(0.3 * runs)
             conv[i, j, :ok] = True

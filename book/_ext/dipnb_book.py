@@ -150,9 +150,9 @@ def own_members(module: str) -> list[str] | None:
 
 
 def _modules_directive():
+    from docutils import nodes
     from docutils.parsers.rst import Directive
     from docutils.statemachine import StringList
-    from docutils import nodes
 
     class DipnbModules(Directive):
         """``.. dipnb-modules:: PACKAGE``: automodule for PACKAGE and each public module under it."""

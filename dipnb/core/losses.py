@@ -223,7 +223,9 @@ class KullbackLeibler(Loss):
         """The largest :math:`v_i > y_i` with :math:`y_i\\log(y_i/v_i) - y_i + v_i = r_0` (bisection)."""
         r0 = torch.as_tensor(r0, dtype=y.dtype, device=y.device)
         r0 = r0.reshape(-1, *([1] * (y.ndim - 1))) if r0.ndim else r0
-        f = lambda v: y * torch.log(y / v) - y + v - r0
+        def f(v):
+            return y * torch.log(y / v) - y + v - r0
+
         lo = y.clone()
         hi = y + r0 + 1.0
         while True:  # grow the bracket: f(v) ~ v for v large

@@ -25,9 +25,17 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import (DEFAULT_DTYPE, check_choice, check_device, check_finite, check_int, check_layers,
-                           check_memory, check_shape)
 from .._random import make_generator, network_seed
+from .._validation import (
+    DEFAULT_DTYPE,
+    check_choice,
+    check_device,
+    check_finite,
+    check_int,
+    check_layers,
+    check_memory,
+    check_shape,
+)
 from .activations import Activation, get_activation
 
 __all__ = [
@@ -52,7 +60,7 @@ class State:
     h: torch.Tensor
     V: torch.Tensor
 
-    def clone(self) -> "State":
+    def clone(self) -> State:
         return State(self.h.clone(), self.V.clone())
 
 
@@ -86,7 +94,7 @@ class TwoLayerDIP:
     @classmethod
     def init(cls, runs: int, n: int, k: int, d: int = 16, activation="sigmoid",
              v_init: str = "rademacher", seed: int = 0, dtype=DEFAULT_DTYPE,
-             device="cpu") -> "TwoLayerDIP":
+             device="cpu") -> TwoLayerDIP:
         """Draw ``runs`` independent initialisations satisfying A-6, A-7 and A-8.
 
         Parameters
@@ -163,7 +171,7 @@ class TwoLayerDIP:
         """:math:`h_0 = W_0 u`, shape (R, k); exactly N(0, I_k) when ``||u|| = 1``."""
         return torch.einsum("rkd,rd->rk", self.W0, self.u)
 
-    def subset(self, idx) -> "TwoLayerDIP":
+    def subset(self, idx) -> TwoLayerDIP:
         """The runs ``idx`` (an index, slice or list) as a network of their own."""
         idx = [idx] if isinstance(idx, int) else idx
         return TwoLayerDIP(self.u[idx], self.W0[idx], self.V0[idx], self.activation, self.D)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_positive, check_shape
 from .._random import make_generator
+from .._validation import DEFAULT_DTYPE, check_choice, check_finite, check_int, check_positive, check_shape
 
 __all__ = ["LinearOperator", "MatrixOperator", "GaussianBlur", "Identity", "Inpainting",
            "gaussian_operator", "well_conditioned_operator", "spectrum_operator", "blur_operator",
@@ -81,7 +81,7 @@ class LinearOperator:
         eye = torch.eye(self.n, dtype=self.dtype, device=self.device)
         return torch.stack([self.A(eye[None, j].expand(self.runs, -1)) for j in range(self.n)], -1)
 
-    def subset(self, idx) -> "LinearOperator":
+    def subset(self, idx) -> LinearOperator:
         """The operator of runs ``idx``; a shared operator (``runs == 1``) returns itself."""
         if self.runs == 1:
             return self

@@ -3,9 +3,8 @@ problems of Section IV."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -64,7 +63,7 @@ class Problem:
 
     @classmethod
     def make(cls, A: LinearOperator, x_bar: torch.Tensor | None = None, noise_std: float = 0.0,
-             runs: int | None = None, seed: int = 0) -> "Problem":
+             runs: int | None = None, seed: int = 0) -> Problem:
         """Build a problem; ``x_bar`` defaults to iid N(0, 1) entries (Section IV) and
         the noise is iid :math:`N(0, \\sigma^2)` with ``noise_std`` = σ.
 
@@ -104,7 +103,7 @@ class Problem:
     def runs(self) -> int:
         return self.x_bar.shape[0]
 
-    def subset(self, idx) -> "Problem":
+    def subset(self, idx) -> Problem:
         """The runs ``idx`` (an index, slice or list) as a problem of their own."""
         idx = [idx] if isinstance(idx, int) else idx
         return Problem(self.A.subset(idx), self.x_bar[idx], self.noise[idx])

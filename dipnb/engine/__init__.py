@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import torch
 
 from .._validation import check_choice, check_compatible, check_int, check_positive, check_same_runs, check_step_shape
-from ..core.problems import Problem
 from ..core.network import TwoLayerDIP
+from ..core.problems import Problem
 from ._common import SweepResult
 
 __all__ = ["Job", "SweepResult", "SweepOutput", "sweep", "prepare", "BACKENDS"]
@@ -209,6 +209,7 @@ def prepare(announce: bool = False, file=None) -> float:
     if _KERNEL_READY or not _have_numba():
         return 0.0
     import sys
+
     from ..core.network import draw_networks
     from ..core.operators import gaussian_operator
 

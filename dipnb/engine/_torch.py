@@ -18,7 +18,6 @@ def run_chunk(jobs, steps, tol, check_every):
     for idx in groups.values():
         part = [jobs[j] for j in idx]
         m_max = max(job.problem.A.m for job in part)
-        dev = part[0].net.V0.device
         h = torch.cat([job.net.h0 for job in part])
         V = torch.cat([job.net.V0 for job in part])
         A = torch.cat([torch.nn.functional.pad(dense(job), (0, 0, 0, m_max - job.problem.A.m)) for job in part])

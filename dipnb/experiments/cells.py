@@ -1,27 +1,35 @@
 """Resumable cells: a sweep is a list of cells computed one by one, each saved as soon as it
 finishes, under a file name that carries a hash of everything that made it.
 
-A cell's key is the SHA-1 of ``(name, params, cell)`` in canonical JSON: the study's name,
-the parameters the cell's result depends on, and the cell's own coordinates. A rerun with
-the same parameters reuses the cells an interrupted run saved; a rerun with other
-parameters (another step budget, another grid of m for a cell over k) never does. Ctrl-C
+A cell's key is the SHA-1 of ``(name, params, cell, code)`` in canonical JSON: the study's
+name, the parameters the cell's result depends on, the cell's own coordinates, and the code
+that computes it (:func:`code_fingerprint`: the source of the compute function and of the
+dipnb functions it calls by name, with :data:`CELL_FORMAT`). A rerun with the same
+parameters and code reuses the cells an interrupted run saved; a rerun with other parameters
+(another step budget, another grid of m for a cell over k) or with an edited computation (a
+constant written in the code, such as an iteration count) never does. Ctrl-C
 stops the sweep between two steps of a cell and raises :class:`Interrupted`, which says how
 many cells were saved and where, so that the same call resumes.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .._progress import progress_bar
 from .results import jsonable
 
-__all__ = ["cell_key", "run_cells", "Interrupted", "progress_bar"]
+__all__ = ["cell_key", "code_fingerprint", "CELL_FORMAT", "run_cells", "Interrupted", "progress_bar"]
+
+#: The format of the cells' keys; raise it when what a saved cell means changes in a way that
+#: neither its parameters nor its code show.
+CELL_FORMAT = 2
 
 
 class Interrupted(KeyboardInterrupt):
@@ -34,10 +42,43 @@ class Interrupted(KeyboardInterrupt):
                          + (detail if detail else "the same call resumes from there"))
 
 
-def cell_key(name: str, params: dict | None, cell) -> str:
-    """The hash (12 hex digits) that names the cache file of one cell."""
-    text = json.dumps(jsonable({"name": name, "params": params or {}, "cell": cell}), sort_keys=True,
-                      default=repr)
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):            # no source (a builtin, code made at run time)
+        return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _names(code) -> set:
+    out = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            out |= _names(const)
+    return out
+
+
+def code_fingerprint(compute) -> str:
+    """What a cell's result depends on besides its parameters: :data:`CELL_FORMAT`, the source of
+    ``compute`` and the source of each dipnb function it calls by name (one level down), so that
+    editing a constant of the computation (an iteration count, a tolerance written in the code)
+    changes the keys of its cells. ``functools.partial`` objects are looked through.
+    """
+    fn = getattr(compute, "func", compute)
+    parts = [f"format {CELL_FORMAT}", _source(fn)]
+    code, glob = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+    if code is not None:
+        for name in sorted(_names(code)):
+            obj = glob.get(name)
+            if inspect.isfunction(obj) and (obj.__module__ or "").startswith("dipnb") and obj is not fn:
+                parts.append(_source(obj))
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def cell_key(name: str, params: dict | None, cell, code: str = "") -> str:
+    """The hash (12 hex digits) that names the cache file of one cell (``code``: the
+    :func:`code_fingerprint` of its computation)."""
+    text = json.dumps(jsonable({"name": name, "params": params or {}, "cell": cell, "code": code}),
+                      sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -48,7 +89,8 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
     With a ``cache`` folder, each cell is saved there as ``NAME-<key>.npz`` as soon as it
     finishes (atomically: never a half-written file) and a cell already there is loaded
     instead of computed. ``params`` must hold every parameter the cells depend on besides
-    their own coordinates; it enters the key (:func:`cell_key`). ``desc`` labels the progress
+    their own coordinates and what ``compute``'s code fixes; both enter the key (:func:`cell_key`,
+    :func:`code_fingerprint`). ``desc`` labels the progress
     bar (``dipnb._progress.progress_bar``) and the :class:`Interrupted` message (default ``name``); it does
     not enter the key.
     """
@@ -57,10 +99,11 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
         cache = Path(cache)
         cache.mkdir(parents=True, exist_ok=True)
     results, done = [], 0
+    code = code_fingerprint(compute)
     bar = progress_bar(len(cells), label, progress)
     try:
         for cell in cells:
-            f = None if cache is None else cache / f"{name}-{cell_key(name, params, cell)}.npz"
+            f = None if cache is None else cache / f"{name}-{cell_key(name, params, cell, code)}.npz"
             if f is not None and f.exists():
                 with np.load(f) as z:
                     results.append({k: z[k] for k in z.files})

@@ -6,8 +6,8 @@ registered as ``width-scaling``). The closed form of (4) they evaluate is in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -20,8 +20,14 @@ from ..core.losses import Loss, get_loss
 from ..core.network import draw_initial_state
 from ..core.operators import spectrum_operator
 from ..core.problems import Problem, gaussian_problems
-from ..theory.corollary import (corollary_terms, corollary_width, critical_width, init_statistics,
-                                merge_statistics, ratio_from_statistics)
+from ..theory.corollary import (
+    corollary_terms,
+    corollary_width,
+    critical_width,
+    init_statistics,
+    merge_statistics,
+    ratio_from_statistics,
+)
 from .cells import run_cells
 from .registry import register
 
@@ -129,10 +135,8 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
                 out["R_W"][a:b] = q["R"].cpu().numpy()
         return out
 
-    params = dict(seed=seed, activation=str(activation), loss=loss.name, eta=eta,
+    params = dict(seed=seed, activation=str(activation), loss=loss.name, eta=eta, both_layers=bool(both_layers),
                   max_batch=max_batch, n=n, runs=runs, problems=[problem_digest(p) for p in problems])
-    if both_layers:          # only then: the key (and the cached cells) of a W-only sweep stay as they were
-        params["both_layers"] = True
     cells = run_cells("condition4", ks, cell, cache, progress, params=params, desc=desc)
     extra = {}
     if both_layers:
@@ -204,7 +208,8 @@ def width_scaling(param: str, values: Sequence, base: dict, runs: int = 20, k_re
     res = {key: np.array(val) for key, val in out.items()}
     res.update(param=param, values=np.asarray(values, dtype=float), base=dict(base), runs=runs,
                k_ref=k_ref, d=d, nu1=nu1, C=C, C_prime=C_prime)
-    res["slopes"] = ({key: loglog_fit(res["values"], res[key], drop_invalid=True)[0] for key in ("k_half", "bound", "first", "second")}
+    res["slopes"] = ({key: loglog_fit(res["values"], res[key], drop_invalid=True)[0]
+                      for key in ("k_half", "bound", "first", "second")}
                      if len(res["values"]) >= 2 else {})
     return res
 

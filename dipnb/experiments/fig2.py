@@ -94,7 +94,7 @@ def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, p
             bar.total -= 1                      # never run: out of the count
             bar.refresh()
             continue
-        c = run_cells(name, [(n, m, k, float(g))], lambda _: _gamma_cell(net, pb, float(g), steps, tol),
+        c = run_cells(name, [(n, m, k, float(g))], lambda cell: _gamma_cell(net, pb, cell[3], steps, tol),
                       cache, False, params)[0]
         conv.append(c["converged"].astype(bool))
         loss.append(c["loss"])

@@ -21,8 +21,15 @@ from ..core.network import State, TwoLayerDIP
 from ..core.operators import gaussian_operator, well_conditioned_operator
 from ..core.problems import Problem
 from ..theory.bounds import certified_L, hessian_lower_bound
-from ..theory.theorem import (L_eq10, TheoremIII1, certified_dist, dist_to_sigma_prime, estimate_L,
-                              hessian_norm, theorem_quantities)
+from ..theory.theorem import (
+    L_eq10,
+    TheoremIII1,
+    certified_dist,
+    dist_to_sigma_prime,
+    estimate_L,
+    hessian_norm,
+    theorem_quantities,
+)
 from .cells import run_cells
 from .registry import register
 

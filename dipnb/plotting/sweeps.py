@@ -87,7 +87,7 @@ def plot_fig1(res: dict, nu1: float | None = None, level: float = 0.5, axes=None
     axes[0].set(ylabel="m", title=f"(a) P[(4) holds], $\\nu_1 = {nu1:g}$, {res['runs']} runs")
     axes[1].set_title(f"(b) P[$\\mathcal{{L}}_y(y_{{\\tau}}) \\leq {res['tol']:g}$], "
                       f"$\\tau \\leq {res['steps']:g}$, $\\gamma = {res['gamma']:g}$")
-    handles, labels = {}, []
+    handles = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)

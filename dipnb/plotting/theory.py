@@ -206,7 +206,9 @@ def plot_lipschitz_sweep(res: dict, vary: str = "k", axes=None):
         raise ValueError(f"unknown vary {vary!r}; accepted: ['k', 'n', 'm']")
     fig, (a0, a1) = axes_grid(axes, 2)
     xv = np.asarray(res[vary])
-    med = lambda key: np.median(np.asarray(res[key]), axis=1)
+    def med(key):
+        return np.median(np.asarray(res[key]), axis=1)
+
     curves = [("L_traj", r"$L_{\rm est}$ (max along GD)", "C0", "o-"),
               ("L0", r"$L_0 = \|\nabla^2 F(\theta_0)\|$", "C0", "x:"),
               ("gauss_newton", r"Gauss–Newton part at $\theta_0$", "C2", "s--"),
@@ -405,7 +407,7 @@ def plot_theorem_bounds(traj, th, dist=0.0, axes=None, runs=None, title: str | N
     panels = [("loss", traj.loss, th.loss_bound(tau), r"$\mathcal{L}_y(y_\tau)$ and (6)"),
               ("param", traj.dist_ref, th.param_bound(tau), r"$\|\theta_\tau-\theta_\infty\|$ and (7)"),
               ("error", traj.error, th.error_bound(tau, dist=dist), r"$\|x_\tau-\bar x\|$ and (8)")]
-    for ax, (key, meas, bound, lab) in zip(axes, panels):
+    for ax, (_key, meas, bound, lab) in zip(axes, panels):
         ax.set(yscale="log", xlabel=r"iteration $\tau$", title=lab)
         if meas is None:
             ax.text(0.5, 0.5, "no reference state\n(pass reference= to gradient_descent)",

@@ -12,8 +12,26 @@ comparisons of each figure are in :mod:`.sweeps` (Fig 1, Fig 2, the step-size th
 theorem's hypotheses, and :mod:`.findings` collects everything for the findings page.
 """
 from . import audit, findings, images, sweeps
-from .claims import (AGREES, BEYOND, DEPENDS, DISAGREES, ERRATUM, NOT_TESTABLE, NOT_TESTED, STATUSES, VERDICTS,
-                     WITHIN, Claim, ClaimTable, Reading, Table, claims_by_key, decide, decide_direction, settle)
+from .claims import (
+                     AGREES,
+                     BEYOND,
+                     DEPENDS,
+                     DISAGREES,
+                     ERRATUM,
+                     NOT_TESTABLE,
+                     NOT_TESTED,
+                     STATUSES,
+                     VERDICTS,
+                     WITHIN,
+                     Claim,
+                     ClaimTable,
+                     Reading,
+                     Table,
+                     claims_by_key,
+                     decide,
+                     decide_direction,
+                     settle,
+)
 
 __all__ = ["Table", "Claim", "ClaimTable", "Reading", "settle", "claims_by_key", "decide", "decide_direction",
            "VERDICTS", "STATUSES", "AGREES", "WITHIN", "DISAGREES", "NOT_TESTED", "NOT_TESTABLE", "BEYOND",

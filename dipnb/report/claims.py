@@ -122,7 +122,7 @@ class Reading:
     paper: bool = False
 
 
-def settle(claim: "Claim", readings, why: str) -> "Claim":
+def settle(claim: Claim, readings, why: str) -> Claim:
     """Rule 9: the headline verdict of ``claim`` is its verdict under the reading the paper's
     words imply (``why`` says in one phrase why that reading is the paper's); when two readings
     decide differently (one agrees, another disagrees: :func:`verdict_kind`), the claim's status
@@ -176,7 +176,7 @@ class Table:
                 raise ValueError(f"row {i} has {len(c)} cells; accepted: {len(self.columns)} (the columns)")
 
     @classmethod
-    def by_run(cls, columns: dict, digits: int = 4) -> "Table":
+    def by_run(cls, columns: dict, digits: int = 4) -> Table:
         """One row per run from per-run columns ``{name: array of shape (R,) or scalar}``: a
         first column ``run``, numbers to ``digits`` significant digits, booleans as yes/no,
         strings as they are. A scalar column is repeated on every row."""
@@ -347,7 +347,7 @@ def evidence_html(text: str, more: str = "") -> str:
             f"{html.escape(head)}</summary>{body}</details>")
 
 
-def verdict_html(claim: "Claim", text: str = "", status: str | None = None) -> str:
+def verdict_html(claim: Claim, text: str = "", status: str | None = None) -> str:
     """A claim's verdict as a badge with its status beside it (``status``; default: the claim's,
     else :data:`DEPENDS` when a reading of our choices contradicts the headline), and ``text``, the
     verdict in words (default ``claim.agree``), folded under it when it says more than the badge."""

@@ -18,8 +18,20 @@ import html
 from ..experiments.results import best_result, load_result
 from . import audit as _audit
 from . import images, sweeps
-from .claims import (AGREES, BEYOND, DISAGREES, ERRATUM, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Table,
-                     evidence_html, fixed_table_html, verdict_html)
+from .claims import (
+    AGREES,
+    BEYOND,
+    DISAGREES,
+    ERRATUM,
+    NOT_TESTABLE,
+    NOT_TESTED,
+    WITHIN,
+    Claim,
+    Table,
+    evidence_html,
+    fixed_table_html,
+    verdict_html,
+)
 
 __all__ = ["THEORY", "SECTIONS", "REPS", "saved_claims", "findings", "sections", "findings_table", "FindingsTable",
            "saved_audit", "SECTION_TITLES", "audit_table"]

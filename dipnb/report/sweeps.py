@@ -26,11 +26,19 @@ import math
 import numpy as np
 
 from .._random import offset_seed
-from ..analysis import (bootstrap, condition4_probability, failure_threshold, log10_onset_at, log10_threshold_at,
-                        log10_width_at, loglog_slope, width_at_probability, wilson_interval)
+from ..analysis import (
+    bootstrap,
+    condition4_probability,
+    failure_threshold,
+    log10_onset_at,
+    log10_threshold_at,
+    log10_width_at,
+    loglog_slope,
+    width_at_probability,
+    wilson_interval,
+)
 from ..experiments.paper import PAPER
-from .claims import (AGREES, BEYOND, DISAGREES, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Reading, decide,
-                     decide_direction, settle)
+from .claims import AGREES, BEYOND, DISAGREES, NOT_TESTABLE, NOT_TESTED, WITHIN, Claim, Reading, decide, decide_direction, settle
 
 __all__ = ["fig1_table", "fig2_table", "gamma_threshold_table", "paper_setting_gaps", "STEP_LEVELS"]
 
@@ -328,7 +336,7 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
     slopes = {}
     if "A_norm" in res:
         A2 = np.median(res["A_norm"], axis=1) ** 2
-        for key, words, _ in STEP_LEVELS:
+        for key, _words, _ in STEP_LEVELS:
             x = np.asarray(levels[key]["log10_threshold"], dtype=float)
             ok = np.isfinite(x) & np.asarray(levels[key]["read"])
             if ok.sum() >= 2:
@@ -428,7 +436,7 @@ def gamma_threshold_table(res: dict, tolerance: float = math.log10(2), reps: int
     # the steps at which training fails, against the theorem's 1/L: L >= L0 (a sampled Hessian norm
     # at theta_0 is a lower estimate of any Lipschitz constant of the gradient on a ball around it)
     ratios = {}
-    for key, words, _ in STEP_LEVELS:
+    for key, _words, _ in STEP_LEVELS:
         x = np.asarray(levels[key]["log10_threshold"], dtype=float)
         ok = np.isfinite(x) & np.asarray(levels[key]["read"])
         if ok.any():

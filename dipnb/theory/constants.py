@@ -88,7 +88,8 @@ def radius_R_closed_form(sigma0, B: float, M, u_norm2, k: int, layers: str = "W"
 
 
 def radius_R(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
-    """The radius ``R`` of (5): :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`.
+    """The radius ``R`` of (5):
+    :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`.
 
     With the bounds of :func:`jacobian_lipschitz` (:func:`radius_R_closed_form`): ``"W"`` gives
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`; ``"V"`` gives :math:`R = +\\infty`

@@ -156,8 +156,8 @@ def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss,
     ``layers="W"``: :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k)`,
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`. ``layers="both"``:
     :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k) + \\|\\phi(h)\\|^2/k` and R the positive root of
-    :func:`dipnb.radius_R`'s quadratic (both by :func:`dipnb.theory.theorem.radius_R_closed_form`). In both cases (4) with constant ν1 holds iff
-    :math:`\\nu_1 q < 1` (R does not depend on ν1, R' is proportional to it).
+    :func:`dipnb.radius_R`'s quadratic (both by :func:`dipnb.theory.theorem.radius_R_closed_form`). In both cases
+    (4) with constant ν1 holds iff :math:`\\nu_1 q < 1` (R does not depend on ν1, R' is proportional to it).
     """
     if layers not in ("W", "both"):
         raise ValueError(f"layers must be 'W' or 'both' for condition (4) (V alone: R is infinite), got {layers!r}")

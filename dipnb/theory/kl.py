@@ -79,7 +79,9 @@ def sublevel_samples(loss: Loss | str, y: torch.Tensor, r0, samples: int = 1000,
     d = d / d.norm(dim=-1, keepdim=True)
     u = torch.rand(R, samples, dtype=dt, device=dev, generator=g)
     level = r0 * torch.exp(u * math.log(low))                      # in [low r0, r0[
-    f = lambda t: _flat_value(loss, y[:, None] + t[..., None] * d, y)
+    def f(t):
+        return _flat_value(loss, y[:, None] + t[..., None] * d, y)
+
     lo = torch.zeros_like(level)
     hi = torch.ones_like(level)
     for _ in range(200):                                          # grow the bracket

@@ -21,9 +21,9 @@ __all__ = ["effective_step", "landweber", "blur_spectrum", "landweber_noise_erro
 def effective_step(net: TwoLayerDIP, gamma: float) -> float:
     """The step ω of the Landweber iteration that the network follows to first order.
 
-    One step of (2) moves :math:`x` by :math:`-\\gamma \\mathcal J_g\\mathcal J_g^T A^T\\nabla\\mathcal L`. Training
-    V alone this is exactly Landweber with step :math:`\\gamma\\|\\phi(h)\\|^2/k`; with both
-    layers :math:`\\mathcal J_g\\mathcal J_g^T = \\frac{\\|\\phi(h)\\|^2}{k}I + \\frac{\\|u\\|^2}{k}V\\mathrm{diag}(\\phi'(h)^2)V^T`,
+    One step of (2) moves :math:`x` by :math:`-\\gamma \\mathcal J_g\\mathcal J_g^T A^T\\nabla\\mathcal L`.
+    Training V alone this is exactly Landweber with step :math:`\\gamma\\|\\phi(h)\\|^2/k`; with both layers
+    :math:`\\mathcal J_g\\mathcal J_g^T = \\frac{\\|\\phi(h)\\|^2}{k}I + \\frac{\\|u\\|^2}{k}V\\mathrm{diag}(\\phi'(h)^2)V^T`,
     whose mean eigenvalue (trace/n) at θ0 is
     :math:`\\big(\\|\\phi(h_0)\\|^2 + \\|u\\|^2\\sum_j\\phi'(h_{0,j})^2\\|v_j\\|^2/n\\big)/k`
     (about :math:`C_\\phi^2 + C_{\\phi'}^2 \\approx 0.34`). Returns γ times that.

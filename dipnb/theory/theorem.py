@@ -36,8 +36,7 @@ from ..core.descent import gradient_descent
 from ..core.losses import Desingularizer, Loss, get_loss
 from ..core.network import State, TwoLayerDIP, forward, jacobian_gram
 from ..core.problems import Problem
-from .constants import (L_eq10, jacobian_lipschitz, nu1, nu2, nu_constants, nu_profile, radius_R,
-                        radius_R_closed_form)
+from .constants import L_eq10, jacobian_lipschitz, nu1, nu2, nu_constants, nu_profile, radius_R, radius_R_closed_form
 
 __all__ = ["jacobian_lipschitz", "radius_R", "radius_R_closed_form", "nu1", "nu2", "nu_profile", "L_eq10",
            "hessian_norm", "hessian_extremes", "hessian_parts", "estimate_L", "TheoremIII1",
@@ -325,7 +324,7 @@ class TheoremIII1:
         return out
 
     @classmethod
-    def from_scalars(cls, d: dict, layers: str) -> "TheoremIII1":
+    def from_scalars(cls, d: dict, layers: str) -> TheoremIII1:
         """One run's :class:`TheoremIII1` from the dict of :meth:`scalars` (e.g. a saved result)."""
         missing = [key for key in cls._SCALARS + ("psi_c", "psi_alpha") if key not in d]
         if missing:
@@ -366,7 +365,9 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
     check_positive("eta", eta)
     R_ = net.runs
     dt, dev = net.V0.dtype, net.V0.device
-    as_runs = lambda t: torch.as_tensor(t, dtype=dt, device=dev).expand(R_).clone()
+    def as_runs(t):
+        return torch.as_tensor(t, dtype=dt, device=dev).expand(R_).clone()
+
 
     y = problem.y
     y0 = problem.A.A(net.forward())

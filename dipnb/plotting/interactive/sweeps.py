@@ -20,8 +20,14 @@ import math
 
 import numpy as np
 
-from ...analysis import (condition4_probability, failed_run_losses, log10_onset_at, log10_threshold_at,
-                         width_at_probability, wilson_interval)
+from ...analysis import (
+    condition4_probability,
+    failed_run_losses,
+    log10_onset_at,
+    log10_threshold_at,
+    width_at_probability,
+    wilson_interval,
+)
 from ...experiments.paper import PAPER
 from ..style import cell_edges
 from ._base import WIDTH, Interactive
@@ -388,7 +394,7 @@ def fig2_explorer(res: dict, *, levels, read_at: float,
     fig.name = f"{name}-map"
     hi = cell_edges(lg)[-1]
     groups, labels = [], []
-    for key, words, level, x, read, need in _step_thresholds(res, levels, read_at):
+    for key, words, _level, x, read, _need in _step_thresholds(res, levels, read_at):
         marker, sign, dy = _LEVEL_STYLE.get(key, ("diamond", "◆", 0.0))
         (mx, my), (bx, by), (hx, hy) = _marker_xy(x, read, hi, dy)
         rs = [fig.line(mx, my, color="#d62728", line_width=1.5),
@@ -459,7 +465,7 @@ def threshold_explorer(res: dict, *, levels, read_at: float,
     keys = [t[0] for t in th]
     k0 = keys.index(start) if start is not None else 0
     table, texts = {}, []
-    for k, (key, words, level, x, read, need) in enumerate(th):
+    for k, (_key, words, _level, x, read, need) in enumerate(th):
         (mx, my), _, (hx, _) = _marker_xy(x, read, hi, 0.0)
         table[f"x{k}"], table[f"h{k}"] = mx, hx
         table[f"b{k}"] = np.where(np.array(read) & (x == np.inf), hi, np.nan)

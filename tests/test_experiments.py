@@ -1,4 +1,5 @@
 """Experiments: presets, saved results with metadata, resumable sweeps, the command line."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -297,3 +298,44 @@ def test_results_dir_follows_the_book_not_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("DIPNB_RESULTS", str(tmp_path / "elsewhere"))
     assert dipnb.experiments.results_dir() == tmp_path / "elsewhere"
 
+
+
+def test_a_study_keys_its_cells_by_every_argument(tmp_path):
+    """Issue 21: the cache key is built from every argument of the study (every preset field),
+    not from a hand-written list: a study that lists none still never reuses a stale cell."""
+    calls = []
+
+    @dipnb.experiments.cells.keyed
+    def study(steps: int = 10, tol: float = 1e-9, cache=None, progress=False):
+        def compute(c):
+            calls.append((c, steps, tol))
+            return {"v": np.array(c * steps)}
+        return [float(r["v"]) for r in dipnb.experiments.run_cells("demo-study", [1, 2], compute, cache)]
+
+    assert study(10, cache=tmp_path) == [10.0, 20.0]
+    assert study(steps=10, cache=tmp_path, progress=True) == [10.0, 20.0]   # read back: progress is no key
+    assert len(calls) == 2
+    assert study(10, tol=1e-12, cache=tmp_path) == [10.0, 20.0]              # tol, in no hand list: recomputed
+    assert len(calls) == 4
+    assert study(30, cache=tmp_path) == [30.0, 60.0]
+    assert len(calls) == 6
+
+
+def test_presets_are_typed_and_checked_against_the_study():
+    from dipnb.experiments.registry import Preset, register_study, typed_presets
+
+    P = dipnb.experiments.FIG1_PRESETS["quick"]
+    assert isinstance(P, Preset) and P["n"] == P.n and dict(P)["steps"] == P.steps
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        P.n = 3
+    with pytest.raises(KeyError, match="not a parameter"):
+        P["stepz"]
+    with pytest.raises(ValueError, match=r"\['stepz'\] are not parameters of fig1_sweep; accepted: \['n', "):
+        typed_presets(dipnb.experiments.fig1_sweep, {"quick": {"n": 5, "stepz": 3}})
+
+    def study(k: int, runs: int = 2, seed=0, device="cpu", cache=None, progress=False):
+        return {"k": k}
+
+    with pytest.raises(ValueError, match="preset 'quick' of study: .*'k'"):
+        register_study("demo-typed", study, {"quick": {"runs": 3}}, doc="x")      # k missing: fails at registration
+    assert "demo-typed" not in dipnb.experiments.EXPERIMENTS

@@ -32,7 +32,7 @@ from ..core.problems import Problem, gaussian_problems
 from ..theory.bounds import certified_L, radius_R_upper
 from ..theory.corollary import condition4_ratio
 from ..theory.theorem import hessian_norm
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .fig1 import FIG1_PRESETS, ks_from_log10
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS
 from .images import FIG3A_PRESETS, FIG3B_PRESETS, image_setting
@@ -91,6 +91,7 @@ def _stack(cells: list[dict], prefix: str) -> dict:
     return {f"{prefix}_{key}": np.stack([c[key] for c in cells]) for key in cells[0]}
 
 
+@keyed
 def audit_hypotheses(fig1: dict, fig2: dict, threshold: dict, images: list, seed: int = 0, device="cpu",
                      cache: Path | None = None, progress: bool = False) -> dict:
     """Theorem III.1's hypotheses at :math:`\\theta_0` for every experiment of Section IV.

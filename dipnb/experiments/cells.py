@@ -13,11 +13,13 @@ many cells were saved and where, so that the same call resumes.
 """
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import inspect
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,8 @@ import numpy as np
 from .._progress import progress_bar
 from .results import jsonable
 
-__all__ = ["cell_key", "code_fingerprint", "CELL_FORMAT", "run_cells", "Interrupted", "progress_bar"]
+__all__ = ["cell_key", "code_fingerprint", "CELL_FORMAT", "run_cells", "keyed", "study_context", "Interrupted",
+           "progress_bar"]
 
 #: The format of the cells' keys; raise it when what a saved cell means changes in a way that
 #: neither its parameters nor its code show.
@@ -74,6 +77,59 @@ def code_fingerprint(compute) -> str:
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
 
 
+#: The study being computed and its arguments (:func:`keyed`, :func:`study_context`): they enter
+#: the key of every cell it computes.
+_STUDY: contextvars.ContextVar = contextvars.ContextVar("dipnb_study", default=None)
+#: Arguments that change no result: never in a key.
+NOT_KEYED = ("cache", "progress")
+
+
+def _plain(v) -> bool:
+    """Whether ``v`` is plain data (JSON-like, NumPy scalars included), whose value enters a key as it is."""
+    if v is None or isinstance(v, (bool, int, float, str, np.generic)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_plain(x) for x in v)
+    if isinstance(v, Mapping):
+        return all(isinstance(k, str) and _plain(x) for k, x in v.items())
+    return False
+
+
+class study_context:
+    """``with study_context(name, arguments):`` every cell computed inside is keyed by ``name`` and
+    by every argument whose value is plain data (every field of a preset, the seed, the device),
+    besides the ``params`` its study lists. Arguments that are objects (a problem, a network) are
+    left to the study's own ``params`` (e.g. a digest of the problem's tensors)."""
+
+    def __init__(self, name: str, arguments: Mapping):
+        self.value = {"study": name, "args": {k: (str(v) if k == "device" else v) for k, v in arguments.items()
+                                              if k not in NOT_KEYED and (k == "device" or _plain(v))}}
+
+    def __enter__(self):
+        self._token = _STUDY.set(self.value)
+        return self
+
+    def __exit__(self, *exc):
+        _STUDY.reset(self._token)
+        return False
+
+
+def keyed(study: Callable) -> Callable:
+    """Decorator for a study function: every argument of a call that is plain data enters the keys
+    of the cells it computes (:class:`study_context`), so that no hand-written list of parameters
+    can leave one out."""
+    sig = inspect.signature(study)
+
+    @functools.wraps(study)
+    def wrapper(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        with study_context(f"{study.__module__}.{study.__qualname__}", bound.arguments):
+            return study(*args, **kwargs)
+
+    return wrapper
+
+
 def cell_key(name: str, params: dict | None, cell, code: str = "") -> str:
     """The hash (12 hex digits) that names the cache file of one cell (``code``: the
     :func:`code_fingerprint` of its computation)."""
@@ -88,9 +144,10 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
 
     With a ``cache`` folder, each cell is saved there as ``NAME-<key>.npz`` as soon as it
     finishes (atomically: never a half-written file) and a cell already there is loaded
-    instead of computed. ``params`` must hold every parameter the cells depend on besides
-    their own coordinates and what ``compute``'s code fixes; both enter the key (:func:`cell_key`,
-    :func:`code_fingerprint`). ``desc`` labels the progress
+    instead of computed. The key (:func:`cell_key`) holds ``params``, the arguments of the study
+    being computed (:func:`keyed`, :class:`study_context`: every preset field, the seed, the
+    device) and the code of ``compute`` (:func:`code_fingerprint`); ``params`` needs to list only
+    what none of these shows (e.g. a digest of a problem passed as an object). ``desc`` labels the progress
     bar (``dipnb._progress.progress_bar``) and the :class:`Interrupted` message (default ``name``); it does
     not enter the key.
     """
@@ -100,6 +157,9 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
         cache.mkdir(parents=True, exist_ok=True)
     results, done = [], 0
     code = code_fingerprint(compute)
+    study = _STUDY.get()
+    if study is not None:          # the study's arguments, all of them (keyed, study_context)
+        params = {"study": study, "params": params or {}}
     bar = progress_bar(len(cells), label, progress)
     try:
         for cell in cells:

@@ -28,7 +28,7 @@ from ..theory.corollary import (
     merge_statistics,
     ratio_from_statistics,
 )
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .registry import register
 
 __all__ = ["condition4_sweep", "width_scaling", "SCALING_PARAMS", "CONDITION4_PRESETS",
@@ -57,6 +57,7 @@ def _draw_statistics(runs: int, n: int, k: int, seed: int, activation, max_batch
         yield start, start + b, stats
 
 
+@keyed
 def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int = 0,
                      activation="sigmoid", loss: Loss | str = "mse", eta: float = 1.0,
                      max_batch: int = 2 ** 22, device="cpu", cache: Path | None = None,
@@ -154,6 +155,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
 SCALING_PARAMS = ("n", "m", "kappa")
 
 
+@keyed
 def width_scaling(param: str, values: Sequence, base: dict, runs: int = 20, k_ref: int = 10 ** 4,
                   d: int = 16, nu1: float = 1.0, C: float = 1.0, C_prime: float = 1.0, seed: int = 0,
                   operator: Callable | None = None, max_batch: int = 2 ** 22, device="cpu") -> dict:

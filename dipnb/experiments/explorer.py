@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_positive
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .registry import register
 from .theorem import theorem_run
 
@@ -48,6 +48,7 @@ def _grid(name: str, values, check) -> list:
     return out
 
 
+@keyed
 def theorem_explorer_grid(ks=(50, 5000), ms=(1, 2), gamma_Ls=(0.5, 1.5), noises=(0.0, 0.3),
                           n: int = 2, steps: int = 100, ref_steps: int = 500, points: int = 30,
                           seed: int = 0, device="cpu", cache: Path | None = None,

@@ -22,7 +22,7 @@ from ..core.problems import gaussian_problems
 from ..engine import Job, prepare, sweep
 from ..theory.corollary import condition4_ratio, corollary_width
 from ..theory.theorem import hessian_norm
-from .cells import Interrupted, run_cells
+from .cells import Interrupted, keyed, run_cells
 from .corollary import condition4_sweep
 from .registry import log10_grid, register_study
 
@@ -50,6 +50,7 @@ FIG1_PRESETS = {
 }
 
 
+@keyed
 def fig1_sweep(n: int = 5, ms=(1, 2, 3, 5), log10_ks_a=(1, 2, 3, 4, 5), log10_ks_b=(1, 2, 3),
                runs: int = 10, steps: int = 3000, gamma: float = 1.0, tol: float = 1e-14, d: int = 16,
                nu1: float = 2.0, seed: int = 0, device="cpu", cache: Path | None = None,

@@ -22,7 +22,7 @@ from ..core.network import draw_networks
 from ..core.problems import gaussian_problems
 from ..engine import Job, prepare, sweep
 from ..theory.theorem import L_eq10, hessian_norm
-from .cells import Interrupted, progress_bar, run_cells
+from .cells import Interrupted, keyed, progress_bar, run_cells
 from .fig1 import ks_from_log10
 from .registry import log10_grid, register_study
 
@@ -138,6 +138,7 @@ def _stack_gamma_cells(cells, gammas, level=0.5):
     return out
 
 
+@keyed
 def fig2_sweep(ns=(2, 5, 10, 20), m_ratio: float = 0.5, k: int = 1000, log10_gammas=(-1, 0, 1, 2),
                runs: int = 8, steps: int = 3000, tol: float = 1e-14, seed: int = 0, device="cpu",
                cache: Path | None = None, progress: bool = False) -> dict:
@@ -173,6 +174,7 @@ def fig2_sweep(ns=(2, 5, 10, 20), m_ratio: float = 0.5, k: int = 1000, log10_gam
     return out
 
 
+@keyed
 def gamma_threshold_sweep(n: int = 5, m: int = 3, log10_ks=(2, 3), log10_gammas=(0.5, 1, 1.5, 2, 2.5),
                           runs: int = 8, steps: int = 3000, tol: float = 1e-14, seed: int = 0,
                           device="cpu", cache: Path | None = None, progress: bool = False) -> dict:

@@ -51,7 +51,7 @@ from ..core.operators import blur_operator, well_conditioned_operator
 from ..core.problems import Problem
 from ..theory.linear import blur_spectrum, effective_step, landweber, landweber_noise_error
 from ..theory.theorem import TheoremIII1, certified_dist, hessian_norm, theorem_quantities
-from .cells import cell_key, run_cells
+from .cells import cell_key, keyed, run_cells
 from .registry import register_study
 
 __all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
@@ -244,6 +244,7 @@ def _checkpoint(cache, name: str, params: dict, cell):
     return Path(cache).parent / "checkpoints" / f"{name}-{cell_key(name, params, cell)}.pt"
 
 
+@keyed
 def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2.5), kernel: int = 9,
           boundary: str = "reflect", gamma_L: float = 1.0, hessian_iters: int = 20, image: str = "hopper",
           step_rule: str = "1/L0", probe_steps: int = 200, steps_noiseless: int | None = None, seed: int = 0,
@@ -323,6 +324,7 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
     return res
 
 
+@keyed
 def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float = 50.0,
           gamma_L: float = 1.0, hessian_iters: int = 20, tau_dp: float = 1.0, image: str = "hopper",
           step_rule: str = "1/L0", probe_steps: int = 200, seed: int = 0, device="cpu", cache=None,

@@ -18,26 +18,29 @@ command line.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
+import inspect
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._validation import check_choice, check_device, check_positive, check_seed
+from .cells import study_context
 from .results import environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
            "register", "register_study", "get", "run", "check_run", "ResultExists", "result_name", "default_out",
-           "check_out"]
+           "check_out", "Preset", "preset_type", "typed_presets", "RUNTIME_ARGUMENTS"]
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
@@ -108,9 +111,74 @@ def register(name: str, presets: dict, doc: str, chapter: str = ""):
     return deco
 
 
+class Preset(Mapping):
+    """The base of the typed presets (:func:`preset_type`): a frozen dataclass of a study's
+    parameters that reads like the dict it replaces (``P["steps"]``, ``**P``, ``dict(P)``)."""
+
+    def __getitem__(self, key):
+        if key not in self._names():
+            raise KeyError(f"{key!r} is not a parameter of {type(self).__name__}; accepted: {self._names()}")
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+
+#: The arguments of a study that a preset never sets (the command line and the registry do).
+RUNTIME_ARGUMENTS = ("seed", "device", "cache", "progress")
+
+
+def preset_type(study: Callable) -> type[Preset]:
+    """A frozen dataclass (:class:`Preset`) with one field per parameter of ``study`` but
+    :data:`RUNTIME_ARGUMENTS`, each defaulting to the study's own default."""
+    specs = []
+    for p in inspect.signature(study).parameters.values():
+        if p.name in RUNTIME_ARGUMENTS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.default is p.empty:
+            specs.append((p.name, object))
+        else:
+            specs.append((p.name, object, field(default_factory=lambda v=p.default: v)))
+    name = "".join(w.capitalize() for w in study.__name__.split("_")) + "Preset"
+    return dataclasses.make_dataclass(name, specs, bases=(Preset,), frozen=True, kw_only=True,
+                                      namespace={"__module__": study.__module__})
+
+
+def typed_presets(study: Callable, presets: dict) -> dict[str, Preset]:
+    """Each preset of ``presets`` (name -> keyword arguments of ``study``) as a :func:`preset_type`
+    instance. Raises ``ValueError`` naming the preset, the key that is not a parameter of the
+    study (and the accepted ones) or the parameter it lacks."""
+    cls = preset_type(study)
+    accepted = cls._names()
+    out = {}
+    for name, kw in presets.items():
+        bad = sorted(set(kw) - set(accepted))
+        if bad:
+            raise ValueError(f"preset {name!r} of {study.__name__}: {bad} are not parameters of "
+                             f"{study.__name__}; accepted: {accepted}")
+        try:
+            out[name] = cls(**kw)
+        except TypeError as e:
+            raise ValueError(f"preset {name!r} of {study.__name__}: {e}") from None
+    return out
+
+
 def register_study(name: str, study: Callable[..., dict], presets: dict, doc: str, chapter: str = ""):
     """Register a study whose presets are its keyword arguments: the experiment calls
-    ``study(**presets[preset], seed=seed, device=device, cache=cache, progress=progress)``."""
+    ``study(**presets[preset], seed=seed, device=device, cache=cache, progress=progress)``.
+
+    The presets are checked against the study's signature here, when the module is imported
+    (:func:`typed_presets`), and ``presets`` is updated in place to hold the typed presets, so
+    that a misspelt or stale key fails at import, not hours into a run."""
+    presets.update(typed_presets(study, presets))
+
     def run(preset, device, seed, cache, progress):
         return study(**presets[preset], seed=seed, device=device, cache=cache, progress=progress)
 
@@ -226,9 +294,11 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
     key = json.dumps(jsonable(exp.presets[preset]), sort_keys=True)
     cache = out / ".partial" / f"{name}-{preset}-seed{seed}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     t0 = time.time()
-    arrays = exp.run(preset, device, seed, cache, progress)
+    # every cell of the run is keyed by the whole preset, the seed and the device (cells.study_context)
+    with study_context(f"experiment {name}", {"preset": dict(exp.presets[preset]), "seed": seed, "device": device}):
+        arrays = exp.run(preset, device, seed, cache, progress)
     meta = {"experiment": name, "preset": preset, "seed": seed,
-            "parameters": exp.presets[preset],
+            "parameters": dict(exp.presets[preset]),
             "command": _command() or f"dipnb.experiments.run({name!r}, {preset!r})",
             "wall_time_s": round(time.time() - t0, 2),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def environment(device: str = "cpu") -> dict:
 def jsonable(x):
     """``x`` with NumPy scalars and arrays, tuples and non-string keys turned into what JSON
     writes (the provenance and scalars of a saved result)."""
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):          # a dict, or a typed preset (registry.Preset)
         return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [jsonable(v) for v in x]

@@ -10,7 +10,7 @@ from .._random import derive_seed
 from .._validation import check_int, check_layers
 from ..core.activations import get_activation
 from ..core.network import TwoLayerDIP
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .registry import register
 
 __all__ = ["SIGMA_MIN_PRESETS", "sigma_min_vs_width"]
@@ -22,6 +22,7 @@ SIGMA_MIN_PRESETS = {
 }
 
 
+@keyed
 def sigma_min_vs_width(n: int = 5, ks=(10, 100, 1000), runs: int = 20, layers: str = "W",
                        activation="sigmoid", seed: int = 0, device="cpu", max_batch: int = 2 ** 24,
                        cache: Path | None = None, progress: bool = False) -> dict:

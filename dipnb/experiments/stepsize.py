@@ -19,7 +19,7 @@ from ..core.network import TwoLayerDIP
 from ..core.operators import gaussian_operator
 from ..core.problems import Problem
 from ..theory.theorem import L_eq10, estimate_L, hessian_norm, hessian_parts
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .registry import register
 
 __all__ = ["STEPSIZE_PRESETS", "FAIL_STATUSES", "lipschitz_sweep", "gamma_sweep"]
@@ -114,6 +114,7 @@ def lipschitz_sweep(cells, runs: int = 4, steps: int = 2000, gamma_factor: float
     return res
 
 
+@keyed
 def gamma_sweep(n: int, m: int, ks, gammas, runs: int = 4, steps: int = 4000, tol: float = 1e-14,
                 activation="sigmoid", seed: int = 0, stall_window: int = 1000, iters: int = 100,
                 device="cpu", cache: Path | None = None, progress: bool = False) -> dict:

@@ -30,7 +30,7 @@ from ..theory.theorem import (
     hessian_norm,
     theorem_quantities,
 )
-from .cells import run_cells
+from .cells import keyed, run_cells
 from .registry import register
 
 __all__ = ["TheoremRun", "theorem_run", "bound_ratios", "CONDITION_VS_CONVERGENCE_PRESETS",
@@ -156,6 +156,7 @@ CONDITION_VS_CONVERGENCE_PRESETS = {
 }
 
 
+@keyed
 def condition_vs_convergence(n: int = 2, m: int = 2, ks=(10, 100, 1000, 10000), runs: int = 50,
                              steps: int = 3000, tol: float = 1e-14, operator: str = "injective",
                              gamma_L: float = 0.5, noise_std: float = 0.0, d: int = 1,

@@ -3,7 +3,7 @@ command wherever our run is not at the paper's setting."""
 import re
 from pathlib import Path
 
-from dipnb.report import AGREES, BEYOND, DISAGREES, NOT_TESTED, STATUSES, VERDICTS, WITHIN, findings
+from dipnb.report import AGREES, BEYOND, DISAGREES, FINDING_STATUSES, NOT_TESTED, VERDICTS, WITHIN, findings
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
@@ -28,7 +28,7 @@ def test_every_finding_is_well_formed():
         # a plain agreement is not a finding, unless another reading of our choices disagrees
         assert r.verdict not in (AGREES, WITHIN) or not r.robust, (r.key, r.verdict)
         assert r.verdict != BEYOND or r.key.startswith("theory."), (r.key, r.verdict)
-        assert r.status in STATUSES, (r.key, r.status)
+        assert r.status in FINDING_STATUSES, (r.key, r.status)
         if r.verdict == NOT_TESTED:
             assert r.setting and r.command.startswith("python -m dipnb run "), r.key
         if r.readings:                                      # rule 9: the headline is the paper's reading

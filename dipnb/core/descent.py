@@ -26,12 +26,12 @@ from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
 from .problems import Problem
 
-__all__ = ["Trajectory", "gradient_descent", "log_steps", "STATUSES", "ImageRun", "train_image",
+__all__ = ["Trajectory", "gradient_descent", "log_steps", "RUN_STATUSES", "ImageRun", "train_image",
            "CheckpointInterrupt"]
 
 #: Final status of a run: reached ``tol``; loss stopped decreasing; loss NaN/inf;
 #: still decreasing when the step budget ran out.
-STATUSES = ("converged", "stalled", "nonfinite", "max_steps")
+RUN_STATUSES = ("converged", "stalled", "nonfinite", "max_steps")
 
 
 
@@ -57,7 +57,7 @@ class Trajectory:
         :math:`\\mathcal L_y(y_\\tau)`, :math:`\\|x_\\tau - \\bar x\\|` and
         :math:`\\|\\theta_\\tau - \\theta_0\\|`. A stopped run repeats its last values.
     status : list of str
-        One of :data:`STATUSES` per run.
+        One of :data:`RUN_STATUSES` per run.
     stop_step : Tensor, shape (R,)
         Iteration at which each run stopped (``steps[-1]`` if it never did).
     final : State
@@ -89,7 +89,7 @@ class Trajectory:
         return torch.tensor([s == "converged" for s in self.status])
 
     def counts(self) -> dict:
-        return {s: self.status.count(s) for s in STATUSES if s in self.status}
+        return {s: self.status.count(s) for s in RUN_STATUSES if s in self.status}
 
     def summary(self) -> str:
         c = ", ".join(f"{v} {k}" for k, v in self.counts().items())

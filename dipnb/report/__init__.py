@@ -18,9 +18,9 @@ from .claims import (
                      DEPENDS,
                      DISAGREES,
                      ERRATUM,
+                     FINDING_STATUSES,
                      NOT_TESTABLE,
                      NOT_TESTED,
-                     STATUSES,
                      VERDICTS,
                      WITHIN,
                      Claim,
@@ -34,5 +34,5 @@ from .claims import (
 )
 
 __all__ = ["Table", "Claim", "ClaimTable", "Reading", "settle", "claims_by_key", "decide", "decide_direction",
-           "VERDICTS", "STATUSES", "AGREES", "WITHIN", "DISAGREES", "NOT_TESTED", "NOT_TESTABLE", "BEYOND",
+           "VERDICTS", "FINDING_STATUSES", "AGREES", "WITHIN", "DISAGREES", "NOT_TESTED", "NOT_TESTABLE", "BEYOND",
            "ERRATUM", "DEPENDS", "audit", "findings", "images", "sweeps"]

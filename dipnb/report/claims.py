@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Table", "Claim", "ClaimTable", "claims_by_key", "AGREES", "WITHIN", "DISAGREES",
-           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "STATUSES", "DEPENDS", "decide",
+           "NOT_TESTED", "NOT_TESTABLE", "BEYOND", "ERRATUM", "VERDICTS", "FINDING_STATUSES", "DEPENDS", "decide",
            "decide_direction", "Reading", "settle", "verdict_kind",
            "BADGE_COLOURS", "headline", "badge_html", "evidence_html", "verdict_html"]
 
@@ -28,10 +28,10 @@ ERRATUM = "erratum"
 #: Every verdict, in the order above.
 VERDICTS = (AGREES, WITHIN, DISAGREES, NOT_TESTED, NOT_TESTABLE, BEYOND, ERRATUM)
 #: What a finding rests on: a derivation in the book, a measurement, or a choice of ours.
-STATUSES = ("proved", "numerical", "depends on our choices")
+FINDING_STATUSES = ("proved", "numerical", "depends on our choices")
 #: The status of a claim whose verdict changes between reasonable readings of our own choices
 #: (rule 9), or that rests on a choice of ours the paper leaves open.
-DEPENDS = STATUSES[2]
+DEPENDS = FINDING_STATUSES[2]
 
 
 def decide(measured, paper, tolerance: float, interval=None, resolution: float = 0.0) -> str:
@@ -245,7 +245,7 @@ class Claim:
     command : str
         The command that would settle the claim at the paper's full size.
     status : str
-        One of :data:`STATUSES`: what a disagreement rests on.
+        One of :data:`FINDING_STATUSES`: what a disagreement rests on.
     readings : list of Reading
         The verdict under each reasonable reading of our own choices (:func:`settle`); empty
         for a claim that involves no such choice.

@@ -73,6 +73,21 @@ def test_train_image_matches_gradient_descent():
     assert torch.equal(net.V0, dipnb.TwoLayerDIP.init(1, net.n, net.k, d=3, seed=0).V0)
 
 
+def test_a_divergent_image_run_ends_as_gradient_descent_says_it():
+    """One status vocabulary (issue 21): a step far too large ends the image run with status
+    "nonfinite" at the step gradient_descent names, curves NaN from there, no exception."""
+    net, pb = _small()
+    gamma, steps = 1e4, 60
+    run = dipnb.train_image(net, pb, gamma, steps, snapshots=[0, steps])
+    ref = dipnb.gradient_descent(net, pb, gamma, steps, layers="both", tol=0.0, record=1, stall_window=None)
+    assert ref.status == ["nonfinite"] and run.status == "nonfinite"
+    assert run.stop_step == int(ref.stop_step[0]) < steps
+    assert np.isnan(run.loss[run.stop_step:]).all() and np.isfinite(run.loss[:run.stop_step]).all()
+    assert np.isnan(run.snapshots[1]).all() and "status" not in run.arrays()
+    ok = dipnb.train_image(net, pb, 0.02, 5)
+    assert ok.status == "max_steps" and ok.stop_step == 5 and ok.state is None
+
+
 def test_train_image_records_oracle_and_discrepancy_iterates():
     net, pb = _small(noise=3.0)
     thr = math.sqrt(pb.A.m) * 3.0

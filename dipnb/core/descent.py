@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -268,6 +268,15 @@ class ImageRun:
     dp_step, dp_x : the iterate where :func:`dipnb.analysis.discrepancy_stop` stops (-1 / NaN if never).
     x_final : ndarray (n,), the last iterate.
     seconds_per_step : float
+    status : str
+        How the run ended, one of :data:`RUN_STATUSES`: ``"max_steps"`` (it ran every step), or
+        ``"nonfinite"`` (its loss or error became NaN or infinite at ``stop_step``; the curves are
+        NaN from there on), as :func:`gradient_descent` reports a run.
+    stop_step : int
+        The step at which it stopped (``steps`` when it ran them all).
+    state : State or None
+        The final parameters (h, V) when :func:`train_image` was asked for them (``return_state``);
+        not saved by :meth:`arrays`.
     """
 
     loss: np.ndarray
@@ -282,9 +291,15 @@ class ImageRun:
     dp_x: np.ndarray
     x_final: np.ndarray
     seconds_per_step: float
+    status: str = "max_steps"
+    stop_step: int = -1
+    state: State | None = None
 
     def arrays(self, prefix: str = "") -> dict:
-        return {prefix + k: np.asarray(v) for k, v in self.__dict__.items() if k != "state"}
+        """The recorded arrays and numbers by name (with ``prefix``), to be saved: every field but
+        ``state``, ``status`` and ``stop_step`` (a saved run ran every step)."""
+        skip = ("state", "status", "stop_step")
+        return {prefix + f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name not in skip}
 
 
 class CheckpointInterrupt(KeyboardInterrupt):
@@ -375,7 +390,7 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
         If given, keep the first iterate with :math:`\\|Ax_\\tau - y\\| \\le` ``dp_threshold``
         (:func:`dipnb.analysis.discrepancy_stop` with the threshold :math:`\\tau_{dp}\\sqrt m\\,\\sigma`).
     return_state : bool
-        Also attach the final :class:`dipnb.State` as ``.state`` (not saved by ``ImageRun.arrays()``).
+        Also return the final :class:`dipnb.State` as ``.state`` (not saved by :meth:`ImageRun.arrays`).
     checkpoint : path or None
         A file where the run saves its state (h, V) and everything recorded so far, every
         ``checkpoint_every`` seconds of wall time and on Ctrl-C, which then raises
@@ -400,6 +415,7 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
     un2 = float(net.u_norm2[0])
     curves = {key: np.empty(steps + 1) for key in ("loss", "error", "residual")}
     kept, best, best_step, best_x, dp_step, dp_x = {}, math.inf, -1, None, -1, None
+    status = "max_steps"
     start, spent = 0, 0.0
     ck, beyond = _load_checkpoint(checkpoint, gamma, net, problem, steps)
     if beyond:                          # a longer run of the same problem: leave its checkpoint alone
@@ -445,7 +461,10 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
             err = (x - x_bar).norm().item()
             curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
             if not (math.isfinite(rn) and math.isfinite(err)):
-                raise FloatingPointError(f"the loss became non-finite at step {tau} (gamma={gamma:g} too large?)")
+                status = "nonfinite"        # as gradient_descent reports it; the curves stay NaN from here
+                for key in curves:
+                    curves[key][tau:] = math.nan
+                break
             if tau in snaps:
                 kept[tau] = x[0].cpu().numpy().astype(np.float32)
             if err < best:
@@ -459,15 +478,15 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
             V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
             h = h - (gamma * un2) * gh
     bar.close()
-    if checkpoint is not None and steps > start:
+    if checkpoint is not None and steps > start and status != "nonfinite":
         save(steps)                     # the end of this call: a later call may continue from here
     sps = (spent + time.perf_counter() - t0) / max(steps, 1)
     n = net.n
     mse = np.maximum(curves["error"], 1e-300) ** 2 / n          # PSNR from the error: MSE = ||x - x_bar||^2 / n
     out = ImageRun(curves["loss"], curves["error"], curves["residual"], 10 * np.log10(255.0 ** 2 / mse),
-                   np.array(snaps, dtype=int), np.array([kept[t] for t in snaps], dtype=np.float32).reshape(-1, n),
+                   np.array(snaps, dtype=int), np.array([kept.get(t, np.full(n, np.nan, dtype=np.float32)) for t in snaps],
+                            dtype=np.float32).reshape(-1, n),
                    int(best_step), best_x, int(dp_step),
-                   dp_x if dp_x is not None else np.full(n, np.nan), x[0].cpu().numpy(), sps)
-    if return_state:
-        out.state = State(h, V)
+                   dp_x if dp_x is not None else np.full(n, np.nan), x[0].cpu().numpy(), sps,
+                   status=status, stop_step=tau, state=State(h, V) if return_state else None)
     return out

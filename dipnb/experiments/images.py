@@ -130,11 +130,9 @@ def stable_step(net: TwoLayerDIP, problem: Problem, gamma0: float, growth: float
     best, probes = None, []
     for j in range(trials):
         g = gamma0 * growth ** j
-        try:
-            loss = train_image(net, problem, g, probe_steps).loss
-            ok = bool(np.all(np.isfinite(loss)) and np.all(np.diff(loss) <= 1e-9 * loss[:-1]))
-        except FloatingPointError:
-            ok = False
+        run = train_image(net, problem, g, probe_steps)
+        loss = run.loss
+        ok = run.status != "nonfinite" and bool(np.all(np.diff(loss) <= 1e-9 * loss[:-1]))
         probes.append((g, ok))
         if not ok:
             break
@@ -232,6 +230,14 @@ def image_setting(which: str, size: int = 64, k: int = 10_000, image: str = "hop
     return net, A, x_bar, _unit_noise(n, seed, device)
 
 
+def _finite(run, gamma: float, what: str):
+    """``run`` (a :class:`dipnb.core.descent.ImageRun`), or a ValueError if it went non-finite."""
+    if run.status == "nonfinite":
+        raise ValueError(f"{what}: the loss became non-finite at step {run.stop_step} with gamma = {gamma:g}; "
+                         f"accepted: a smaller step (a smaller gamma_L, or step_rule='1/L0')")
+    return run
+
+
 def _checkpoint(cache, name: str, params: dict, cell):
     """Where an image run keeps its checkpoint: ``checkpoints/`` beside the sweep's cache folder,
     keyed by everything but the step budget, so that a later call with more steps continues it,
@@ -285,8 +291,9 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
         pb = Problem(A, x_bar, sig * z)
         thr = math.sqrt(n) * sig if sig > 0 else None
         T = steps0 if sig == 0 else steps
-        run = train_image(net, pb, gamma, T, _snap_list(T), dp_threshold=thr, progress=progress,
-                          checkpoint=_checkpoint(cache, "fig3a-run", dict(base, gamma=gamma), sig))
+        run = _finite(train_image(net, pb, gamma, T, _snap_list(T), dp_threshold=thr, progress=progress,
+                                  checkpoint=_checkpoint(cache, "fig3a-run", dict(base, gamma=gamma), sig)),
+                      gamma, f"Fig 3a, noise {sig:g}")
         lw = landweber(A, pb.y, x0, omega, T, x_bar)
         out = run.arrays()
         out.update(y=pb.y[0].cpu().numpy().astype(np.float32),
@@ -368,8 +375,9 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
 
     def run_cell(which):
         if which == "noisy":
-            run = train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress,
-                              return_state=True, checkpoint=_checkpoint(cache, "fig3b-run", ck, which))
+            run = _finite(train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress,
+                                      return_state=True, checkpoint=_checkpoint(cache, "fig3b-run", ck, which)),
+                          gamma, "Fig 3b")
             out = run.arrays()
             # L at the end of the run: is L0 (at theta_0) the largest Hessian norm along the run?
             out["L_end"] = float(hessian_norm(net, pb, run.state, layers="both", iters=hessian_iters)[0])
@@ -380,8 +388,8 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
             x_ls = torch.linalg.solve(A.M[0], pb.y[0])
             out["ls_error"] = float((x_ls - x_bar[0]).norm())
             return out
-        run = train_image(net, clean, gamma, steps, [], progress=progress, return_state=True,
-                          checkpoint=_checkpoint(cache, "fig3b-run", ck, which))
+        run = _finite(train_image(net, clean, gamma, steps, [], progress=progress, return_state=True,
+                                  checkpoint=_checkpoint(cache, "fig3b-run", ck, which)), gamma, "Fig 3b, noiseless")
         return {"clean_error": run.error, "clean_loss": run.loss,
                 "clean_param_distance": float(net.param_distance(run.state)[0])}
 

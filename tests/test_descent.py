@@ -88,3 +88,34 @@ def test_reference_distance():
 def test_log_steps():
     s = dipnb.core.descent.log_steps(10 ** 5)
     assert s[0] == 0 and s[-1] == 10 ** 5 and len(s) < 200 and np.all(np.diff(s) > 0)
+
+
+def test_the_one_loop_with_a_toy_rule():
+    """dipnb.core.iteration: the loop and its stop rule, apart from any network. Three runs of
+    x <- a x with a = 0.5 (converges), 1 (stalls) and 1e200 (overflows)."""
+    from dipnb.core.iteration import StopRule, iterate
+
+    class Scale:
+        def __init__(self, *a):
+            self.a = torch.tensor(a, dtype=torch.float64)
+
+        def observe(self, st):
+            return {"loss": st["x"] ** 2}
+
+        def step(self, st, obs, active):
+            st["x"] = torch.where(active, self.a * st["x"], st["x"])
+
+    seen = []
+    st = {"x": torch.ones(3, dtype=torch.float64)}
+    stop = StopRule(3, "cpu", torch.float64, tol=1e-6, stall_window=5)
+    def record(tau, obs, active, stopping):
+        seen.append(int(active.sum()))
+
+    status, stop_step, last = iterate(Scale(0.5, 1.0, 1e200), st, 100, stop, record)
+    assert list(status) == ["converged", "stalled", "nonfinite"]
+    # 0.25^tau <= 1e-6 first at tau = 10; no decrease for 5 steps at tau = 5; (1e200)^2 overflows at tau = 1
+    assert stop_step.tolist() == [10, 5, 1] and last == 10
+    assert seen[:3] == [3, 3, 2] and seen[-1] == 1 and len(seen) == 11   # active when recorded
+    st = {"x": torch.ones(1, dtype=torch.float64)}
+    status, stop_step, last = iterate(Scale(0.5), st, 4, StopRule(1, "cpu", torch.float64), lambda *a: None)
+    assert list(status) == ["max_steps"] and stop_step.tolist() == [4] and last == 4

@@ -8,6 +8,13 @@ hidden layer ``W``, the output layer ``V`` or both. Each run stops on its own
 once its loss reaches ``tol``; runs whose loss stops decreasing (*stalled*)
 or becomes NaN/inf (*nonfinite*) are frozen and reported as such, never
 returned silently as if they had converged.
+
+Every iteration of the library's own training goes through one loop, :func:`iterate`, kept
+apart from what it iterates (an update *rule*: :class:`GradientStep` for (2), the in-place
+rank-one step of :func:`train_image`, Landweber's iteration in :mod:`dipnb.theory.linear`),
+from when a run stops (:class:`StopRule`: one status vocabulary, :data:`RUN_STATUSES`) and
+from what is recorded (a callback), in the way deepinv keeps its iterators apart from its
+fixed-point loop. A new stopping rule or recorded quantity is written once.
 """
 from __future__ import annotations
 
@@ -22,16 +29,37 @@ import torch
 
 from .._progress import progress_bar
 from .._validation import check_compatible, check_int, check_layers, check_positive, check_same_runs, check_step_shape
+from .iteration import RUN_STATUSES, StopRule, iterate
 from .losses import Loss, get_loss
 from .network import State, TwoLayerDIP, forward, gradients
 from .problems import Problem
 
 __all__ = ["Trajectory", "gradient_descent", "log_steps", "RUN_STATUSES", "ImageRun", "train_image",
-           "CheckpointInterrupt"]
+           "CheckpointInterrupt", "StopRule", "iterate", "GradientStep"]
 
-#: Final status of a run: reached ``tol``; loss stopped decreasing; loss NaN/inf;
-#: still decreasing when the step budget ran out.
-RUN_STATUSES = ("converged", "stalled", "nonfinite", "max_steps")
+class GradientStep:
+    """The update rule of gradient descent (2) on the reduced state (h, V), batched over runs:
+    ``observe`` computes :math:`x_\tau = g(u, \theta_\tau)`, :math:`v = Ax_\tau` and the loss;
+    ``step`` moves the active runs by :math:`-\\gamma\nabla` on the trained ``layers``."""
+
+    def __init__(self, net: TwoLayerDIP, problem: Problem, gamma: torch.Tensor, layers: str, loss: Loss):
+        self.net, self.problem, self.gamma, self.loss = net, problem, gamma, loss
+        self.train_h, self.train_V = layers in ("W", "both"), layers in ("V", "both")
+        self.layers = layers
+
+    def observe(self, s: State) -> dict:
+        x = forward(s.h, s.V, self.net.activation)
+        v = self.problem.A.A(x)
+        return {"x": x, "v": v, "loss": self.loss.value(v, self.problem.y)}
+
+    def step(self, s: State, obs: dict, active: torch.Tensor) -> None:
+        r = self.problem.A.A_adjoint(self.loss.grad(obs["v"], self.problem.y))
+        gh, gV = gradients(s.h, s.V, r, self.net.activation, self.layers)
+        step = torch.where(active, self.gamma, torch.zeros_like(self.gamma))
+        if self.train_h:
+            s.h = s.h - (step * self.net.u_norm2)[:, None] * gh
+        if self.train_V:
+            s.V = s.V - step[:, None, None] * gV
 
 
 
@@ -169,19 +197,12 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
     rec_index = {int(t): i for i, t in enumerate(rec)}
 
     s = (net.initial_state() if state is None else state).clone()
-    h0, V0 = net.h0, net.V0
-    y, x_bar = problem.y, problem.x_bar
-    act, un2 = net.activation, net.u_norm2
-    train_h, train_V = layers in ("W", "both"), layers in ("V", "both")
+    theta0 = State(net.h0, net.V0)
+    x_bar = problem.x_bar
 
     T = len(rec)
     keys = ("loss", "error", "dist") + (("dist_ref",) if reference is not None else ())
     out = {k: torch.full((T, R), math.nan, dtype=dtype, device=device) for k in keys}
-    active = torch.ones(R, dtype=torch.bool, device=device)
-    status = np.array(["max_steps"] * R, dtype=object)
-    stop_step = torch.full((R,), steps, dtype=torch.long, device=device)
-    best = torch.full((R,), math.inf, dtype=dtype, device=device)
-    last_improve = torch.zeros(R, dtype=torch.long, device=device)
     last = {}
 
     if progress is None:
@@ -189,30 +210,9 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
     from tqdm.auto import tqdm
     bar = tqdm(total=steps, disable=not progress, desc=f"GD ({R} runs)", leave=False)
 
-    for tau in range(steps + 1):
-        x = forward(s.h, s.V, act)
-        v = problem.A.A(x)
-        f = loss.value(v, y)
-        # statuses, decided on the loss of the current iterate
-        finite = torch.isfinite(f)
-        newly_bad = active & ~finite
-        newly_conv = active & finite & (f <= tol)
-        improved = f < best * (1 - stall_rtol)
-        best = torch.where(improved & active, f, best)
-        last_improve = torch.where(improved & active, torch.full_like(last_improve, tau), last_improve)
-        if stall_window is None:
-            newly_stall = torch.zeros_like(active)
-        else:
-            newly_stall = active & finite & ~newly_conv & ((tau - last_improve) >= stall_window)
-        stopping = newly_conv | newly_bad | newly_stall
-        any_stop = bool(stopping.any())          # one device sync per step
-        if any_stop:
-            for mask, name in ((newly_conv, "converged"), (newly_bad, "nonfinite"), (newly_stall, "stalled")):
-                idx = mask.nonzero().flatten()
-                status[idx.cpu().numpy()] = name
-                stop_step[idx] = tau
-        if tau in rec_index or any_stop:
-            now = {"loss": f, "error": (x - x_bar).norm(dim=1), "dist": net.param_distance(s, State(h0, V0))}
+    def record(tau, obs, active, stopping):
+        if tau in rec_index or stopping is not None:
+            now = {"loss": obs["loss"], "error": (obs["x"] - x_bar).norm(dim=1), "dist": net.param_distance(s, theta0)}
             if reference is not None:
                 now["dist_ref"] = net.param_distance(s, reference)
         if tau in rec_index:
@@ -223,22 +223,16 @@ def gradient_descent(net: TwoLayerDIP, problem: Problem, gamma, steps: int, laye
             if "loss" in last:
                 for key in out:
                     out[key][i] = torch.where(active, out[key][i], last[key])
-        if any_stop:
+        if stopping is not None:
             for key in out:
-                prev = last.get(key, torch.full_like(f, math.nan))
+                prev = last.get(key, torch.full_like(obs["loss"], math.nan))
                 last[key] = torch.where(stopping, now[key], prev)
-        active = active & ~stopping
-        if tau == steps or (any_stop and not active.any()):
-            break
-        # gradient step on the active runs only
-        r = problem.A.A_adjoint(loss.grad(v, y))
-        gh, gV = gradients(s.h, s.V, r, act, layers)
-        step = torch.where(active, gamma, torch.zeros_like(gamma))
-        if train_h:
-            s.h = s.h - (step * un2)[:, None] * gh
-        if train_V:
-            s.V = s.V - step[:, None, None] * gV
-        bar.update(1)
+        if tau > 0:
+            bar.update(1)
+
+    rule = GradientStep(net, problem, gamma, layers, loss)
+    stop = StopRule(R, device, dtype, tol=tol, stall_window=stall_window, stall_rtol=stall_rtol)
+    status, stop_step, tau = iterate(rule, s, steps, stop, record)
     bar.close()
 
     # iterations recorded after every run stopped repeat the stopped values
@@ -371,6 +365,32 @@ def _save_checkpoint(path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+class _RankOneStep:
+    """The update rule of :func:`train_image`: gradient descent (2) on both layers of one network,
+    ½-MSE, with V updated in place by a rank-one step (:math:`\nabla_V = r\\phi(h)^T/\\sqrt k`), so
+    that a step reads V three times and allocates nothing of size nk."""
+
+    def __init__(self, net: TwoLayerDIP, problem: Problem, gamma: float):
+        self.act, self.A, self.y, self.x_bar = net.activation, problem.A, problem.y, problem.x_bar
+        self.sk, self.un2, self.gamma = math.sqrt(net.k), float(net.u_norm2[0]), gamma
+
+    def observe(self, st: State) -> dict:
+        phi = self.act.phi(st.h)
+        x = torch.einsum("rnk,rk->rn", st.V, phi) / self.sk
+        res = self.A.A(x) - self.y
+        rn, err = res.norm().item(), (x - self.x_bar).norm().item()
+        # the loss the stop rule reads: NaN where the residual or the error is not finite
+        f = 0.5 * rn ** 2 if math.isfinite(rn) and math.isfinite(err) else math.nan
+        return {"phi": phi, "x": x, "res": res, "residual": rn, "error": err,
+                "loss": torch.tensor([f], dtype=res.dtype, device=res.device)}
+
+    def step(self, st: State, obs: dict, active) -> None:
+        r = self.A.A_adjoint(obs["res"])                              # A^T grad L(Ax), shape (1, n)
+        gh = self.act.dphi(st.h) * torch.einsum("rnk,rn->rk", st.V, r) / self.sk
+        st.V[0].addr_(r[0], obs["phi"][0], alpha=-self.gamma / self.sk)   # V <- V - gamma r phi^T / sqrt(k)
+        st.h = st.h - (self.gamma * self.un2) * gh
+
+
 def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, snapshots=(),
                 dp_threshold: float | None = None, progress: bool = False,
                 return_state: bool = False, checkpoint=None, checkpoint_every: float = 300.0) -> ImageRun:
@@ -409,13 +429,9 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
     check_positive("gamma", gamma)
     check_positive("checkpoint_every", checkpoint_every)
     snaps = sorted({check_int("snapshot", int(t), low=0, high=steps) for t in snapshots})
-    act, A = net.activation, problem.A
-    sk = math.sqrt(net.k)
-    y, x_bar = problem.y, problem.x_bar
-    un2 = float(net.u_norm2[0])
+    y = problem.y
     curves = {key: np.empty(steps + 1) for key in ("loss", "error", "residual")}
     kept, best, best_step, best_x, dp_step, dp_x = {}, math.inf, -1, None, -1, None
-    status = "max_steps"
     start, spent = 0, 0.0
     ck, beyond = _load_checkpoint(checkpoint, gamma, net, problem, steps)
     if beyond:                          # a longer run of the same problem: leave its checkpoint alone
@@ -436,47 +452,48 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
     bar.update(start)
     t0 = time.perf_counter()
     last_save = t0
+    st = State(h, V)
+    rule = _RankOneStep(net, problem, gamma)
+    last = {}
 
     def save(tau):                      # the state before step tau's forward pass
         _save_checkpoint(checkpoint, dict(
-            tau=tau, gamma=gamma, h0=net.h0, V00=net.V0[:, :, :8].clone(), y=y, h=h, V=V,
+            tau=tau, gamma=gamma, h0=net.h0, V00=net.V0[:, :, :8].clone(), y=y, h=st.h, V=st.V,
             seconds=spent + time.perf_counter() - t0, kept=kept, best=best, best_step=best_step,
             best_x=best_x, dp_step=dp_step, dp_x=dp_x, **{key: c[:tau].copy() for key, c in curves.items()}))
 
-    with _DeferredInterrupt() as stop:
-        for tau in range(start, steps + 1):
-            bar.update(1)
-            if checkpoint is not None and tau > start and (
-                    stop.hit or time.perf_counter() - last_save >= checkpoint_every):
-                save(tau)
-                last_save = time.perf_counter()
-            if stop.hit:
-                if checkpoint is not None:
-                    raise CheckpointInterrupt(tau, steps, checkpoint)
-                raise KeyboardInterrupt
-            phi = act.phi(h)
-            x = torch.einsum("rnk,rk->rn", V, phi) / sk
-            res = A.A(x) - y
-            rn = res.norm().item()
-            err = (x - x_bar).norm().item()
-            curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
-            if not (math.isfinite(rn) and math.isfinite(err)):
-                status = "nonfinite"        # as gradient_descent reports it; the curves stay NaN from here
-                for key in curves:
-                    curves[key][tau:] = math.nan
-                break
-            if tau in snaps:
-                kept[tau] = x[0].cpu().numpy().astype(np.float32)
-            if err < best:
-                best, best_step, best_x = err, tau, x[0].cpu().numpy().copy()
-            if dp_threshold is not None and dp_step < 0 and rn <= dp_threshold:
-                dp_step, dp_x = tau, x[0].cpu().numpy().copy()
-            if tau == steps:
-                break
-            r = A.A_adjoint(res)                                   # A^T grad L(Ax), shape (1, n)
-            gh = act.dphi(h) * torch.einsum("rnk,rn->rk", V, r) / sk
-            V[0].addr_(r[0], phi[0], alpha=-gamma / sk)            # V <- V - gamma r phi^T / sqrt(k)
-            h = h - (gamma * un2) * gh
+    def before(tau):                    # a checkpoint every checkpoint_every seconds, and on Ctrl-C
+        nonlocal last_save
+        bar.update(1)
+        if checkpoint is not None and tau > start and (interrupt.hit or time.perf_counter() - last_save >= checkpoint_every):
+            save(tau)
+            last_save = time.perf_counter()
+        if interrupt.hit:
+            if checkpoint is not None:
+                raise CheckpointInterrupt(tau, steps, checkpoint)
+            raise KeyboardInterrupt
+
+    def record(tau, obs, active, stopping):
+        nonlocal best, best_step, best_x, dp_step, dp_x
+        last["x"] = obs["x"]
+        rn, err = obs["residual"], obs["error"]
+        curves["loss"][tau], curves["error"][tau], curves["residual"][tau] = 0.5 * rn ** 2, err, rn
+        if stopping is not None:        # non-finite: the curves stay NaN from here
+            for key in curves:
+                curves[key][tau:] = math.nan
+            return
+        x = obs["x"]
+        if tau in snaps:
+            kept[tau] = x[0].cpu().numpy().astype(np.float32)
+        if err < best:
+            best, best_step, best_x = err, tau, x[0].cpu().numpy().copy()
+        if dp_threshold is not None and dp_step < 0 and rn <= dp_threshold:
+            dp_step, dp_x = tau, x[0].cpu().numpy().copy()
+
+    with _DeferredInterrupt() as interrupt:
+        status, stop_step, tau = iterate(rule, st, steps, StopRule(1, y.device, y.dtype), record, start=start,
+                                         before=before)
+    status, stop_step, h, V, x = status[0], int(stop_step[0]), st.h, st.V, last["x"]
     bar.close()
     if checkpoint is not None and steps > start and status != "nonfinite":
         save(steps)                     # the end of this call: a later call may continue from here
@@ -488,5 +505,5 @@ def train_image(net: TwoLayerDIP, problem: Problem, gamma: float, steps: int, sn
                             dtype=np.float32).reshape(-1, n),
                    int(best_step), best_x, int(dp_step),
                    dp_x if dp_x is not None else np.full(n, np.nan), x[0].cpu().numpy(), sps,
-                   status=status, stop_step=tau, state=State(h, V) if return_state else None)
+                   status=status, stop_step=stop_step, state=State(h, V) if return_state else None)
     return out

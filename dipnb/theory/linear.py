@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_positive
+from ..core.iteration import StopRule, iterate
 from ..core.network import TwoLayerDIP
 from ..core.operators import GaussianBlur, LinearOperator
 
@@ -46,16 +47,25 @@ def landweber(A: LinearOperator, y: torch.Tensor, x0: torch.Tensor, omega: float
     """
     steps = check_int("steps", steps, low=0)
     check_positive("omega", omega)
-    x = x0.clone()
-    err, resid = np.full(steps + 1, np.nan), np.empty(steps + 1)
-    for tau in range(steps + 1):
-        r = A.A(x) - y
-        resid[tau] = r.norm().item()
+    err, resid = np.full(steps + 1, np.nan), np.full(steps + 1, np.nan)
+    state = {"x": x0.clone()}
+
+    class Landweber:                   # the update rule; the loop is dipnb's one loop (iterate)
+        def observe(self, st):
+            r = A.A(st["x"]) - y
+            rn = r.norm()
+            return {"r": r, "residual": rn.item(), "loss": (0.5 * rn ** 2).reshape(1)}
+
+        def step(self, st, obs, active):
+            st["x"] = st["x"] - omega * A.A_adjoint(obs["r"])
+
+    def record(tau, obs, active, stopping):
+        resid[tau] = obs["residual"]
         if x_bar is not None:
-            err[tau] = (x - x_bar).norm().item()
-        if tau < steps:
-            x = x - omega * A.A_adjoint(r)
-    return {"error": err, "residual": resid, "x": x}
+            err[tau] = (state["x"] - x_bar).norm().item()
+
+    iterate(Landweber(), state, steps, StopRule(1, y.device, y.dtype), record)
+    return {"error": err, "residual": resid, "x": state["x"]}
 
 
 def blur_spectrum(A: GaussianBlur):

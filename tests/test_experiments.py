@@ -339,3 +339,15 @@ def test_presets_are_typed_and_checked_against_the_study():
     with pytest.raises(ValueError, match="preset 'quick' of study: .*'k'"):
         register_study("demo-typed", study, {"quick": {"runs": 3}}, doc="x")      # k missing: fails at registration
     assert "demo-typed" not in dipnb.experiments.EXPERIMENTS
+
+
+def test_every_experiment_has_typed_presets_and_a_runner_checks_its_keys():
+    from dipnb.experiments.registry import Preset, declared_presets
+
+    assert all(isinstance(p, Preset) for e in dipnb.experiments.EXPERIMENTS.values() for p in e.presets.values())
+    with pytest.raises(ValueError, match=r"preset 'paper': keys \['ks', 'kz'\] differ"):
+        declared_presets("demo", {"quick": {"n": 2, "ks": [1]}, "paper": {"n": 5, "kz": [1]}})
+    with pytest.raises(ValueError, match=r"preset keys \['width'\] are not parameters of sigma_min_vs_width"):
+        declared_presets("demo", {"quick": {"n": 2, "width": 3}}, study=dipnb.experiments.sigma_min_vs_width)
+    P = declared_presets("demo", {"quick": {"n": 2, "ks": [1, 10]}})["quick"]
+    assert dict(P) == {"n": 2, "ks": [1, 10]} and P.ks == [1, 10]

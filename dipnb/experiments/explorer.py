@@ -162,7 +162,7 @@ def theorem_explorer_grid(ks=(50, 5000), ms=(1, 2), gamma_Ls=(0.5, 1.5), noises=
     return res
 
 
-@register("theorem-explorer", presets=THEOREM_EXPLORER_PRESETS, chapter="04_theorem_iii1",
+@register("theorem-explorer", study=theorem_explorer_grid, presets=THEOREM_EXPLORER_PRESETS, chapter="04_theorem_iii1",
           doc="Theorem III.1 on a grid of k, m, gamma*L and noise, for the explorer of the chapter "
               "'Theorem III.1'")
 def _theorem_explorer(preset, device, seed, cache, progress):

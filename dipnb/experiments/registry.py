@@ -40,7 +40,7 @@ from .results import environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
            "register", "register_study", "get", "run", "check_run", "ResultExists", "result_name", "default_out",
-           "check_out", "Preset", "preset_type", "typed_presets", "RUNTIME_ARGUMENTS"]
+           "check_out", "Preset", "preset_type", "typed_presets", "declared_presets", "RUNTIME_ARGUMENTS"]
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
@@ -92,14 +92,42 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, presets: dict, doc: str, chapter: str = ""):
+def declared_presets(name: str, presets: dict, study: Callable | None = None) -> dict[str, Preset]:
+    """The presets of an experiment with its own runner, typed: one frozen :class:`Preset` whose
+    fields are the keys every preset must have (those of the first). Raises ``ValueError`` naming
+    the preset and the keys it lacks or adds, or, with ``study``, the keys that are not parameters
+    of the function the runner passes them to."""
+    first = next(iter(presets.values()))
+    keys = list(first)
+    for p, kw in presets.items():
+        if set(kw) != set(keys):
+            raise ValueError(f"experiment {name!r}, preset {p!r}: keys {sorted(set(kw) ^ set(keys))} differ from "
+                             f"those of preset {next(iter(presets))!r}; accepted: {keys}")
+    if study is not None:
+        params = inspect.signature(study).parameters
+        bad = [k for k in keys if k not in params]
+        if bad:
+            raise ValueError(f"experiment {name!r}: preset keys {bad} are not parameters of {study.__name__}; "
+                             f"accepted: {[k for k in params if k not in RUNTIME_ARGUMENTS]}")
+    cls_name = "".join(w.capitalize() for w in name.replace("-", "_").split("_")) + "Preset"
+    cls = dataclasses.make_dataclass(cls_name, [(k, object) for k in keys], bases=(Preset,), frozen=True,
+                                     kw_only=True, namespace={"__module__": __name__})
+    return {p: cls(**kw) for p, kw in presets.items()}
+
+
+def register(name: str, presets: dict, doc: str, chapter: str = "", study: Callable | None = None):
     """Decorator: register ``run(preset, device, seed, cache, progress) -> dict`` as experiment ``name``.
 
-    Raises ``ValueError`` if ``name`` is taken or a preset is not one of :data:`RUN_PRESETS`.
+    The presets are typed here (:func:`declared_presets`; ``presets`` is updated in place): every
+    preset has the same keys, and with ``study`` they are parameters of that function. Raises
+    ``ValueError`` if ``name`` is taken, a preset is not one of :data:`RUN_PRESETS`, or the presets
+    disagree.
     """
     bad = [p for p in presets if p not in RUN_PRESETS]
     if bad:
         raise ValueError(f"experiment {name!r}: unknown presets {bad}; accepted: {list(RUN_PRESETS)}")
+    if not all(isinstance(v, Preset) for v in presets.values()):
+        presets.update(declared_presets(name, presets, study))
 
     def deco(fn):
         if name in EXPERIMENTS:

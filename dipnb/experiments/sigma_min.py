@@ -59,7 +59,7 @@ def sigma_min_vs_width(n: int = 5, ks=(10, 100, 1000), runs: int = 20, layers: s
             "C_phi": act.C_phi, "C_dphi": act.C_dphi, "limit": limit, "layers": layers}
 
 
-@register("sigma-min", presets=SIGMA_MIN_PRESETS, chapter="01_two_layer_dip",
+@register("sigma-min", study=sigma_min_vs_width, presets=SIGMA_MIN_PRESETS, chapter="01_two_layer_dip",
           doc="sigma_min(J_g(0)) against the width k, hidden layer and both layers "
               "(chapter 'The two-layer DIP network')")
 def _sigma_min_experiment(preset, device, seed, cache, progress):

@@ -304,7 +304,8 @@ def hessian_bounds_vs_width(n: int = 5, m: int = 3, ks=(10, 30, 100, 300, 1000, 
     return res
 
 
-@register("condition-vs-convergence", presets=CONDITION_VS_CONVERGENCE_PRESETS, chapter="04_theorem_iii1",
+@register("condition-vs-convergence", study=condition_vs_convergence, presets=CONDITION_VS_CONVERGENCE_PRESETS,
+          chapter="04_theorem_iii1",
           doc="how often condition (4) holds against how often GD converges, n = m = 2, injective A "
               "(chapter 'Theorem III.1')")
 def _condition_vs_convergence(preset, device, seed, cache, progress):

@@ -260,3 +260,24 @@ def test_a_module_that_needs_another_first_fails_the_import_check(tmp_path, monk
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     results = _import_each_alone(["fakepkg.a", "fakepkg.b"])
     assert results["fakepkg.a"][0] == 0 and results["fakepkg.b"][0] != 0, results
+
+
+def _escape_slips(source: str, name: str) -> list[str]:
+    """Docstrings where a single backslash made a *valid* escape: ``\\tau`` -> TAB + "au",
+    ``\\nabla`` -> newline + "abla" inside a :math: role (compile() warns only on invalid ones)."""
+    import re
+
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node, clean=False)
+            if doc and (re.search(r"[\t\a\b\v\f\r]", doc) or re.search(r":math:`[^`]*\n\S", doc)):
+                bad.append(f"{name}: {getattr(node, 'name', 'module')}")
+    return bad
+
+
+def test_docstrings_have_no_silent_escapes():
+    bad = [hit for p in MODULES for hit in _escape_slips(p.read_text(), str(p.relative_to(PKG.parent)))]
+    assert not bad, f"a single backslash made a tab or a newline in these docstrings: {bad}"
+    assert _escape_slips('def f():\n    """:math:`x_\\tau` and :math:`\\nabla`"""\n', "demo") == ["demo: f"]
+    assert _escape_slips('def f():\n    """:math:`x_\\\\tau`"""\n', "demo") == []

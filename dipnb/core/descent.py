@@ -12,7 +12,7 @@ returned silently as if they had converged.
 Every iteration of the library's own training goes through one loop, :func:`iterate`, kept
 apart from what it iterates (an update *rule*: :class:`GradientStep` for (2), the in-place
 rank-one step of :func:`train_image`, Landweber's iteration in :mod:`dipnb.theory.linear`),
-from when a run stops (:class:`StopRule`: one status vocabulary, :data:`RUN_STATUSES`) and
+from when a run stops (:class:`StopRule`: one status vocabulary, :data:`~dipnb.core.iteration.RUN_STATUSES`) and
 from what is recorded (a callback), in the way deepinv keeps its iterators apart from its
 fixed-point loop. A new stopping rule or recorded quantity is written once.
 """
@@ -39,8 +39,8 @@ __all__ = ["Trajectory", "gradient_descent", "log_steps", "RUN_STATUSES", "Image
 
 class GradientStep:
     """The update rule of gradient descent (2) on the reduced state (h, V), batched over runs:
-    ``observe`` computes :math:`x_\tau = g(u, \theta_\tau)`, :math:`v = Ax_\tau` and the loss;
-    ``step`` moves the active runs by :math:`-\\gamma\nabla` on the trained ``layers``."""
+    ``observe`` computes :math:`x_\\tau = g(u, \\theta_\\tau)`, :math:`v = Ax_\\tau` and the loss;
+    ``step`` moves the active runs by :math:`-\\gamma\\nabla` on the trained ``layers``."""
 
     def __init__(self, net: TwoLayerDIP, problem: Problem, gamma: torch.Tensor, layers: str, loss: Loss):
         self.net, self.problem, self.gamma, self.loss = net, problem, gamma, loss
@@ -85,7 +85,7 @@ class Trajectory:
         :math:`\\mathcal L_y(y_\\tau)`, :math:`\\|x_\\tau - \\bar x\\|` and
         :math:`\\|\\theta_\\tau - \\theta_0\\|`. A stopped run repeats its last values.
     status : list of str
-        One of :data:`RUN_STATUSES` per run.
+        One of :data:`~dipnb.core.iteration.RUN_STATUSES` per run.
     stop_step : Tensor, shape (R,)
         Iteration at which each run stopped (``steps[-1]`` if it never did).
     final : State
@@ -263,7 +263,7 @@ class ImageRun:
     x_final : ndarray (n,), the last iterate.
     seconds_per_step : float
     status : str
-        How the run ended, one of :data:`RUN_STATUSES`: ``"max_steps"`` (it ran every step), or
+        How the run ended, one of :data:`~dipnb.core.iteration.RUN_STATUSES`: ``"max_steps"`` (it ran every step), or
         ``"nonfinite"`` (its loss or error became NaN or infinite at ``stop_step``; the curves are
         NaN from there on), as :func:`gradient_descent` reports a run.
     stop_step : int
@@ -367,7 +367,7 @@ def _save_checkpoint(path, state: dict) -> None:
 
 class _RankOneStep:
     """The update rule of :func:`train_image`: gradient descent (2) on both layers of one network,
-    ½-MSE, with V updated in place by a rank-one step (:math:`\nabla_V = r\\phi(h)^T/\\sqrt k`), so
+    ½-MSE, with V updated in place by a rank-one step (:math:`\\nabla_V = r\\phi(h)^T/\\sqrt k`), so
     that a step reads V three times and allocates nothing of size nk."""
 
     def __init__(self, net: TwoLayerDIP, problem: Problem, gamma: float):

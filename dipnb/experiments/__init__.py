@@ -10,29 +10,41 @@ study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (0
 Importing this package registers them all.
 """
 from .audit import AUDIT_PRESETS, audit_hypotheses
-from .cells import Interrupted, cell_key, run_cells
+from .cells import Interrupted, cell_key, keyed, run_cells
 from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
 from .explorer import THEOREM_EXPLORER_PRESETS, tau_samples, theorem_explorer_grid
 from .fig1 import FIG1_PRESETS, fig1_sweep
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
 from .images import FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, image_setting, load_image, step_size
 from .paper import PAPER
-from .registry import EXPERIMENTS, PRESETS, RUN_PRESETS, Experiment, current_preset, get, log10_grid, register, run
+from .registry import (
+                       EXPERIMENTS,
+                       PRESETS,
+                       RUN_PRESETS,
+                       Experiment,
+                       Preset,
+                       current_preset,
+                       get,
+                       log10_grid,
+                       register,
+                       register_study,
+                       run,
+)
 from .results import best_result, environment, load_result, provenance, results_dir, results_table, save_result
 from .sigma_min import SIGMA_MIN_PRESETS, sigma_min_vs_width
 from .stepsize import FAIL_STATUSES, STEPSIZE_PRESETS, gamma_sweep, lipschitz_sweep
 from .theorem import (
-                     CONDITION_VS_CONVERGENCE_PRESETS,
-                     TheoremRun,
-                     bound_ratios,
-                     condition_vs_convergence,
-                     hessian_norm_in_ball,
-                     theorem_run,
+                       CONDITION_VS_CONVERGENCE_PRESETS,
+                       TheoremRun,
+                       bound_ratios,
+                       condition_vs_convergence,
+                       hessian_norm_in_ball,
+                       theorem_run,
 )
 
 __all__ = [
     "EXPERIMENTS", "PRESETS", "RUN_PRESETS", "Experiment", "current_preset", "get", "log10_grid",
-    "register", "run", "Interrupted", "cell_key", "run_cells", "best_result", "environment",
+    "register", "register_study", "Preset", "keyed", "run", "Interrupted", "cell_key", "run_cells", "best_result", "environment",
     "load_result", "provenance", "results_dir", "results_table", "save_result", "PAPER",
     "SIGMA_MIN_PRESETS", "sigma_min_vs_width", "STEPSIZE_PRESETS", "FAIL_STATUSES", "gamma_sweep",
     "lipschitz_sweep", "CONDITION_VS_CONVERGENCE_PRESETS", "TheoremRun", "bound_ratios",

@@ -63,21 +63,18 @@ def iterate(rule, state, steps: int, stop: StopRule, record, start: int = 0, bef
     Returns ``(status, stop_step, tau)``: one of :data:`RUN_STATUSES` per run (an array), the
     iteration at which each stopped (``steps`` for a run that did not), and the last τ observed.
     """
-    loss_shape = None
-    status = stop_step = active = None
+    status = np.array(["max_steps"] * stop.best.numel(), dtype=object)
+    stop_step = torch.full(stop.best.shape, steps, dtype=torch.long, device=stop.best.device)
+    active = torch.ones(stop.best.shape, dtype=torch.bool, device=stop.best.device)
     tau = start
     for tau in range(start, steps + 1):
         if before is not None:
             before(tau)
         obs = rule.observe(state)
-        f = obs["loss"]
-        if loss_shape is None:
-            loss_shape = f.shape
-            status = np.array(["max_steps"] * f.numel(), dtype=object)
-            stop_step = torch.full(f.shape, steps, dtype=torch.long, device=f.device)
-            active = torch.ones(f.shape, dtype=torch.bool, device=f.device)
-        decided = stop.decide(tau, f, active)
-        stopping = decided[0][1] | decided[1][1] | decided[2][1]
+        decided = stop.decide(tau, obs["loss"], active)
+        stopping = torch.zeros_like(active)
+        for _, mask in decided:
+            stopping |= mask
         any_stop = bool(stopping.any())          # one device sync per step
         if any_stop:
             for name, mask in decided:

@@ -109,9 +109,7 @@ def declared_presets(name: str, presets: dict, study: Callable | None = None) ->
         if bad:
             raise ValueError(f"experiment {name!r}: preset keys {bad} are not parameters of {study.__name__}; "
                              f"accepted: {[k for k in params if k not in RUNTIME_ARGUMENTS]}")
-    cls_name = "".join(w.capitalize() for w in name.replace("-", "_").split("_")) + "Preset"
-    cls = dataclasses.make_dataclass(cls_name, [(k, object) for k in keys], bases=(Preset,), frozen=True,
-                                     kw_only=True, namespace={"__module__": __name__})
+    cls = _preset_class(name, [(k, object) for k in keys], __name__)
     return {p: cls(**kw) for p, kw in presets.items()}
 
 
@@ -174,9 +172,15 @@ def preset_type(study: Callable) -> type[Preset]:
             specs.append((p.name, object))
         else:
             specs.append((p.name, object, field(default_factory=lambda v=p.default: v)))
-    name = "".join(w.capitalize() for w in study.__name__.split("_")) + "Preset"
-    return dataclasses.make_dataclass(name, specs, bases=(Preset,), frozen=True, kw_only=True,
-                                      namespace={"__module__": study.__module__})
+    return _preset_class(study.__name__, specs, study.__module__)
+
+
+def _preset_class(name: str, specs: list, module: str) -> type[Preset]:
+    """The frozen :class:`Preset` dataclass ``NamePreset`` (from ``name``, e.g. ``fig1_sweep`` or
+    ``sigma-min``) with the fields ``specs`` (as :func:`dataclasses.make_dataclass` takes them)."""
+    cls_name = "".join(w.capitalize() for w in name.replace("-", "_").split("_")) + "Preset"
+    return dataclasses.make_dataclass(cls_name, specs, bases=(Preset,), frozen=True, kw_only=True,
+                                      namespace={"__module__": module})
 
 
 def typed_presets(study: Callable, presets: dict) -> dict[str, Preset]:

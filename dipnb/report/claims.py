@@ -1,6 +1,7 @@
 """The row types of the book's tables: :class:`Table`, :class:`Claim` and :class:`ClaimTable`."""
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 
@@ -203,13 +204,9 @@ class Table:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        import html
-
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
         raw = [col in self.raw for col in self.columns]
-        body = "".join("<tr>" + "".join(f"<td>{x if r else html.escape(str(x))}</td>" for x, r in zip(c, raw))
-                       + "</tr>" for c in self.cells)
-        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return fixed_table_html(self.columns, [[x if r else html.escape(str(x)) for x, r in zip(c, raw)]
+                                               for c in self.cells], css="table")
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -322,8 +319,6 @@ def headline(text: str) -> tuple[str, str]:
 def badge_html(verdict: str, status: str = "") -> str:
     """The verdict as a coloured badge (:data:`BADGE_COLOURS`), with ``status`` beside it as an
     outlined chip; a verdict that is not one of :data:`VERDICTS` is shown as plain text."""
-    import html
-
     out = html.escape(verdict)
     if verdict in BADGE_COLOURS:
         slug = verdict.split()[0].replace("'", "")
@@ -337,8 +332,6 @@ def badge_html(verdict: str, status: str = "") -> str:
 def evidence_html(text: str, more: str = "") -> str:
     """A measurement on one line (its :func:`headline`, cut with an ellipsis where it is longer
     than its cell) with the whole text, its intervals and ``more`` folded under it."""
-    import html
-
     head = headline(text)[0]
     if len(text) <= ONE_LINE_CHARS and not more:
         return html.escape(text)
@@ -351,8 +344,6 @@ def verdict_html(claim: Claim, text: str = "", status: str | None = None) -> str
     """A claim's verdict as a badge with its status beside it (``status``; default: the claim's,
     else :data:`DEPENDS` when a reading of our choices contradicts the headline), and ``text``, the
     verdict in words (default ``claim.agree``), folded under it when it says more than the badge."""
-    import html
-
     text = text or claim.agree
     if status is None:
         status = claim.status or ("" if claim.robust or not claim.readings else DEPENDS)
@@ -362,16 +353,14 @@ def verdict_html(claim: Claim, text: str = "", status: str | None = None) -> str
     return out
 
 
-def fixed_table_html(columns, rows, widths=None) -> str:
-    """An HTML table of cells already written as HTML, with fixed column ``widths`` (percentages:
-    a one-line cell is cut to its column instead of widening it)."""
-    import html
-
+def fixed_table_html(columns, rows, widths=None, css: str = "table dipnb-claims") -> str:
+    """An HTML table (class ``css``) of cells already written as HTML, with fixed column ``widths``
+    if given (percentages: a one-line cell is cut to its column instead of widening it)."""
     cols = "" if widths is None else "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>"
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{x}</td>" for x in row) + "</tr>" for row in rows)
     style = "" if widths is None else ' style="table-layout:fixed;width:100%"'
-    return f'<table class="table dipnb-claims"{style}>{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="{css}"{style}>{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 class ClaimTable(Table):
@@ -393,8 +382,6 @@ class ClaimTable(Table):
         """HTML that reads at a glance: the verdict as a coloured badge (:func:`verdict_html`), the
         measurement on one line (:func:`evidence_html`), the details of both folded under them
         (``<details>`` elements: no script needed)."""
-        import html
-
         def cell(col, value, claim):
             text = str(value)
             if col == "we measure":

@@ -60,6 +60,24 @@ def test_threads_and_chunks_do_not_change_results(grid):
     assert 0 < small.peak_bytes < one.peak_bytes
 
 
+def test_the_numba_kernel_leaves_the_thread_count_of_torch_as_it_was():
+    """Issue 22: numba's OpenMP pool shares OpenMP's thread count with torch. Starting it and
+    restoring numba's own count after a sweep raised torch's to every core, so OMP_NUM_THREADS=1
+    (two notebook kernels at once in make test, one Dask worker per core) stopped holding after
+    the first sweep, and two such processes on two cores each ran 4x slower than alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import torch, dipnb\n"
+            "before = torch.get_num_threads()\n"
+            "dipnb.engine.prepare()\n"              # numba's pool starts and a sweep runs
+            "print(before, torch.get_num_threads())\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1"], out
+
+
 def test_divergent_step_sizes_stop_as_nonfinite_or_unconverged():
     jobs = [Job(j.net, j.problem, 1e6) for j in _jobs(ms=(2,), ks=(50,))]
     ref = sweep(jobs, 300, backend="reference")

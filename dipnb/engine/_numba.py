@@ -19,6 +19,25 @@ from numba.extending import intrinsic
 
 from ._common import SweepResult, dense, gammas
 
+
+def _start_pool() -> None:
+    """Start numba's thread pool now, leaving torch's thread count as it was.
+
+    With numba's OpenMP threading layer, starting the pool (numba's first parallel call, or
+    ``numba.get_num_threads()``) and ``numba.set_num_threads`` set OpenMP's thread count, which
+    torch shares: it rose to every core. So ``OMP_NUM_THREADS=1`` (two notebook kernels at
+    once in ``make test``, one Dask worker per core) no longer held after the first sweep, and
+    the processes oversubscribed the cores: two single-threaded processes on two cores each
+    took 4x longer than one alone (benchmarks/cluster_cells.py, issue 22). Started here and
+    restored after each run of the kernel (:func:`run`), the count stays the user's.
+    """
+    threads = torch.get_num_threads()
+    numba.get_num_threads()
+    torch.set_num_threads(threads)
+
+
+_start_pool()
+
 # fast-math without "nnan"/"ninf": NaN and inf must still propagate to the loss
 _FM = {"contract", "arcp", "nsz", "reassoc"}
 BLOCK = 4096           # entries of k per block: its V, h, phi(h) and g stay in L2 (L1 for V) across its passes
@@ -263,6 +282,7 @@ def run(flat: Flat, steps, tol, order, out: Outcome, threads):
     """Train every run of ``flat`` (see :func:`descend_one`) in the order ``order`` with ``threads``
     threads, one run per task, writing into ``out``."""
     threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    old_torch = torch.get_num_threads()
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
@@ -270,6 +290,7 @@ def run(flat: Flat, steps, tol, order, out: Outcome, threads):
             _run(*flat, steps, float(tol), order, *out)
     finally:
         numba.set_num_threads(old)
+        torch.set_num_threads(old_torch)           # see _start_pool: numba's OpenMP count is torch's
 
 
 # --- the backend: flatten a chunk of jobs, run the kernel, split the records back ----------

@@ -25,7 +25,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..core.network import draw_networks
 from ..core.problems import Problem, gaussian_problems
@@ -70,10 +69,18 @@ AUDIT_PRESETS = {"quick": _preset("quick", "quick", "quick"),
 
 
 def _range_distance(pb) -> np.ndarray:
-    """:math:`\\|y - AA^+y\\| / \\|y\\|` per run: 0 when y lies in the range of A."""
-    M, y = pb.A.matrix(), pb.y
-    x = torch.linalg.lstsq(M, y[..., None]).solution
-    return ((M @ x)[..., 0] - y).norm(dim=1).div(y.norm(dim=1)).cpu().numpy()
+    """:math:`\\|y - AA^+y\\| / \\|y\\|` per run: 0 when y lies in the range of A (round-off there).
+
+    Computed with NumPy's least squares, run by run: torch's batched ``lstsq`` (MKL) gave
+    last-bit differences between two calls on the same data in one process (issue 22: the
+    audit was not reproducible bit for bit, in-process or on a cluster); NumPy's is."""
+    M, y = pb.A.matrix().cpu().numpy(), pb.y.cpu().numpy()
+    out = np.empty(y.shape[0])
+    for r in range(y.shape[0]):
+        Mr = M[r] if M.ndim == 3 else M
+        x = np.linalg.lstsq(Mr, y[r], rcond=None)[0]
+        out[r] = np.linalg.norm(Mr @ x - y[r]) / np.linalg.norm(y[r])
+    return out
 
 
 def _w_cell(net, pb) -> dict:

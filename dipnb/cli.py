@@ -35,6 +35,11 @@ book's results/ folder (versioned), and results/quick/ (not versioned) for the q
 unless --out names another. An existing result is replaced only with --overwrite.
 Every experiment saves its finished cells at once under OUT/.partial/: Ctrl-C says how
 many were saved and prints the command that resumes from them.
+
+The cells run in this process, one after another, unless --workers N (a local Dask
+cluster of N processes) or --scheduler ADDRESS (a running Dask scheduler: SLURM through
+dask-jobqueue, one worker per GPU through dask-cuda, ...) sends them to a cluster; both need
+pip install 'dipnb[cluster]'. The results are the same, bit for bit.
 """
 
 #: One line per preset, for ``--help``.
@@ -54,6 +59,20 @@ def _seed(text: str) -> int:
         value = None
     if value is None or not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32 - 1] = [0, {SEED_MAX}], got {text!r}")
+    return value
+
+
+#: The most worker processes ``--workers`` starts on this machine.
+WORKERS_MAX = 256
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= WORKERS_MAX:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {WORKERS_MAX}] (worker processes), got {text!r}")
     return value
 
 
@@ -80,7 +99,35 @@ def _parser():
                      help="folder of the results (default results/, and results/quick/ for the quick preset)")
     run.add_argument("--overwrite", action="store_true", help="replace a result that exists already")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, metavar="N",
+                       help="run the cells on a local Dask cluster of N processes, each computing one cell at a "
+                            "time with the cores shared out among them; needs pip install 'dipnb[cluster]'")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the cells on the running Dask scheduler at ADDRESS (e.g. tcp://host:8786, as a "
+                            "SLURM cluster of dask-jobqueue or a dask-cuda cluster prints it); needs "
+                            "pip install 'dipnb[cluster]'")
     return parser, run
+
+
+def _client(args, run):
+    """The Dask client of ``--workers`` or ``--scheduler`` (``None`` without either: Dask is not imported)."""
+    if args.workers is None and args.scheduler is None:
+        return None
+    from .experiments.cluster import connect, local_cluster
+
+    try:
+        client = local_cluster(args.workers) if args.workers is not None else connect(args.scheduler)
+    except ValueError as e:
+        run.error(str(e))
+    from .experiments.cluster import executor_info
+
+    info = executor_info(client)
+    threads = "/".join(str(t) for t in info["threads_per_worker"])
+    where = (f"a local Dask cluster of {args.workers} processes of {threads} threads" if args.workers is not None
+             else f"the Dask scheduler at {args.scheduler} ({info['workers']} workers now)")
+    print(f"cells run on {where}; dashboard: {client.dashboard_link}", file=sys.stderr)
+    return client
 
 
 def _list() -> int:
@@ -123,11 +170,22 @@ def main(argv=None) -> int:
               + (f"; the preset 'paper-cpu' runs the paper's steps on the part of the grid a CPU can do "
                  f"({', '.join(cpu)}: python -m dipnb run {cpu[0]} --preset paper-cpu)" if cpu else ""),
               file=sys.stderr)
+    client = _client(args, run) if todo else None
+    try:
+        return _run_all(args, argv, run, todo, client)
+    finally:
+        if client is not None:
+            from .experiments.cluster import close
+
+            close(client, local=args.workers is not None)
+
+
+def _run_all(args, argv, run, todo, client) -> int:
     done = []
     for name, _ in todo:
         try:
             path = experiments.run(name, args.preset, args.device, args.seed, args.out,
-                                   progress=not args.no_progress, overwrite=args.overwrite)
+                                   progress=not args.no_progress, overwrite=args.overwrite, client=client)
         except ValueError as e:
             run.error(str(e))
         except KeyboardInterrupt as e:

@@ -2,7 +2,8 @@
 command line (``python -m dipnb run NAME --preset paper``) and saved under ``results/``.
 
 The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :mod:`.cells`
-(resumable cells keyed by a hash of their parameters), :mod:`.results` (where results live,
+(resumable cells keyed by a hash of their parameters), :mod:`.cluster` (the same cells on a
+Dask cluster: :class:`on_cluster`), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
 :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07), :mod:`.images` (08, 09), and
@@ -11,6 +12,7 @@ Importing this package registers them all.
 """
 from .audit import AUDIT_PRESETS, audit_hypotheses
 from .cells import Interrupted, cell_key, keyed, run_cells
+from .cluster import on_cluster
 from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
 from .explorer import THEOREM_EXPLORER_PRESETS, tau_samples, theorem_explorer_grid
 from .fig1 import FIG1_PRESETS, fig1_sweep
@@ -44,7 +46,8 @@ from .theorem import (
 
 __all__ = [
     "EXPERIMENTS", "PRESETS", "RUN_PRESETS", "Experiment", "current_preset", "get", "log10_grid",
-    "register", "register_study", "Preset", "keyed", "run", "Interrupted", "cell_key", "run_cells", "best_result", "environment",
+    "register", "register_study", "Preset", "keyed", "run", "Interrupted", "cell_key", "run_cells", "on_cluster",
+    "best_result", "environment",
     "load_result", "provenance", "results_dir", "results_table", "save_result", "PAPER",
     "SIGMA_MIN_PRESETS", "sigma_min_vs_width", "STEPSIZE_PRESETS", "FAIL_STATUSES", "gamma_sweep",
     "lipschitz_sweep", "CONDITION_VS_CONVERGENCE_PRESETS", "TheoremRun", "bound_ratios",

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import progress_bar
+from .cluster import current_client, on_cluster
 from .results import jsonable
 
 __all__ = ["cell_key", "code_fingerprint", "CELL_FORMAT", "run_cells", "keyed", "study_context", "Interrupted",
-           "progress_bar"]
+           "progress_bar", "on_cluster"]
 
 #: The format of the cells' keys; raise it when what a saved cell means changes in a way that
 #: neither its parameters nor its code show.
@@ -81,7 +82,7 @@ def code_fingerprint(compute) -> str:
 #: the key of every cell it computes.
 _STUDY: contextvars.ContextVar = contextvars.ContextVar("dipnb_study", default=None)
 #: Arguments that change no result: never in a key.
-NOT_KEYED = ("cache", "progress")
+NOT_KEYED = ("cache", "progress", "client")
 
 
 def _plain(v) -> bool:
@@ -139,8 +140,9 @@ def cell_key(name: str, params: dict | None, cell, code: str = "") -> str:
 
 
 def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: Path | None = None,
-              progress: bool = False, params: dict | None = None, desc: str | None = None) -> list[dict]:
-    """Compute ``compute(cell)`` for each cell, in order; return the list of result dicts.
+              progress: bool = False, params: dict | None = None, desc: str | None = None, *,
+              client=None, group: Callable | None = None, until: Callable | None = None) -> list:
+    """Compute ``compute(cell)`` for each cell; return the list of result dicts, in the order of ``cells``.
 
     With a ``cache`` folder, each cell is saved there as ``NAME-<key>.npz`` as soon as it
     finishes (atomically: never a half-written file) and a cell already there is loaded
@@ -150,42 +152,98 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
     what none of these shows (e.g. a digest of a problem passed as an object). ``desc`` labels the progress
     bar (``dipnb._progress.progress_bar``) and the :class:`Interrupted` message (default ``name``); it does
     not enter the key.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client, optional
+        Submit the cells to this Dask cluster (default: the client of an enclosing
+        :class:`dipnb.experiments.on_cluster`, else none: the cells run here, one after another,
+        and Dask is not imported). This process saves each result as it completes; the results
+        are the same, bit for bit (:mod:`dipnb.experiments.cluster`).
+    group, until : callables, optional
+        A sequential rule: the cells ``c`` with the same ``group(c)`` form a row, in the order of
+        ``cells``; once ``until(results)`` is true for the results of a row's first cells, the
+        row's remaining cells are not needed and their entries are ``None`` (they leave the
+        progress bar's total). With a client the rows run at once and the rule is applied to
+        each row's results in order, so the same cells are left out.
     """
     label = name if desc is None else desc
     if cache is not None:
         cache = Path(cache)
         cache.mkdir(parents=True, exist_ok=True)
-    results, done = [], 0
+    if client is None:
+        client = current_client()
     code = code_fingerprint(compute)
     study = _STUDY.get()
     if study is not None:          # the study's arguments, all of them (keyed, study_context)
         params = {"study": study, "params": params or {}}
+    files = [None if cache is None else cache / f"{name}-{cell_key(name, params, cell, code)}.npz"
+             for cell in cells]
+    rows: dict = {}                # row -> the indices of its cells, in order
+    for i, cell in enumerate(cells):
+        rows.setdefault(group(cell) if group is not None else i, []).append(i)
+    row_of = {i: r for r, idx in rows.items() for i in idx}
+    rank = {i: idx.index(i) for idx in rows.values() for i in idx}
+    results: list = [None] * len(cells)
+    have, skipped, decided = set(), set(), {r: 0 for r in rows}
     bar = progress_bar(len(cells), label, progress)
+
+    def record(i, res) -> list:
+        """Keep cell ``i``'s result; apply its row's rule to the row's results in order; return the
+        indices the rule leaves out."""
+        if i in skipped:
+            return []
+        results[i] = res
+        have.add(i)
+        bar.update(1)
+        r, out = row_of[i], []
+        idx = rows[r]
+        while until is not None and decided[r] < len(idx) and idx[decided[r]] in have:
+            decided[r] += 1
+            if decided[r] < len(idx) and until([results[j] for j in idx[:decided[r]]]):
+                out = idx[decided[r]:]
+                decided[r] = len(idx)
+        if out:
+            counted = [j for j in out if j in have]
+            for j in out:
+                results[j] = None
+                have.discard(j)
+            skipped.update(out)
+            bar.n -= len(counted)
+            bar.total -= len(out)
+            bar.refresh()
+        return out
+
+    def save(i, res) -> list:
+        res = {k: np.asarray(v) for k, v in res.items()}
+        if files[i] is not None:
+            tmp = files[i].with_name(files[i].stem + ".tmp.npz")
+            np.savez(tmp, **res)
+            os.replace(tmp, files[i])
+        return record(i, res)
+
     try:
-        for cell in cells:
-            f = None if cache is None else cache / f"{name}-{cell_key(name, params, cell, code)}.npz"
+        todo = []
+        for i, f in enumerate(files):
+            if i in skipped:
+                continue
             if f is not None and f.exists():
                 with np.load(f) as z:
-                    results.append({k: z[k] for k in z.files})
-                done += 1
-                bar.update(1)
-                continue
-            res = {k: np.asarray(v) for k, v in compute(cell).items()}
-            if f is not None:
-                tmp = f.with_name(f.stem + ".tmp.npz")
-                np.savez(tmp, **res)
-                os.replace(tmp, f)
-                done += 1
-            results.append(res)
-            bar.update(1)
+                    record(i, {k: z[k] for k in z.files})
+            elif client is None:
+                save(i, compute(cells[i]))
+            else:
+                todo.append(i)
+        if client is not None:
+            from .cluster import run_on_client
+
+            run_on_client(client, [(i, cells[i]) for i in todo if i not in skipped], compute, save, rank.__getitem__)
     except KeyboardInterrupt as e:
         if isinstance(e, Interrupted):
             raise
         # a cell that saves its own progress (an image run's checkpoint) says where it stopped
         detail = str(e) if getattr(e, "path", None) is not None else ""
-        raise Interrupted(label, done, len(cells), cache, detail) from None
+        raise Interrupted(label, bar.n if cache is not None else 0, bar.total, cache, detail) from None
     finally:
         bar.close()
     return results
-
-

@@ -11,6 +11,7 @@ All training goes through :func:`dipnb.engine.sweep`; one resumable cell per (n,
 """
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ..core.network import draw_networks
 from ..core.problems import gaussian_problems
 from ..engine import Job, prepare, sweep
 from ..theory.theorem import L_eq10, hessian_norm
-from .cells import Interrupted, keyed, progress_bar, run_cells
+from .cells import Interrupted, keyed, run_cells
 from .fig1 import ks_from_log10
 from .registry import log10_grid, register_study
 
@@ -69,64 +70,55 @@ def _gamma_cell(net, pb, gamma: float, steps: int, tol: float) -> dict:
     return {"converged": r.converged, "loss": r.loss, "stop_step": r.stop_step}
 
 
-def _gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, params, bar):
-    """One (n, m, k) problem trained with every γ, one resumable cell per γ.
-
-    The γ above two consecutive cells where every run failed, both above a γ where at least
-    half the runs converged, are not run (``ran`` is False there, and their runs count as
-    failed): the failure threshold of the (resampled) fractions is at or below the first of
-    those two cells, so no threshold reading changes. Below the band (runs too slow for the
-    budget) nothing is skipped. ``bar`` counts the setup cell and each γ cell run; a skipped
-    cell leaves its total.
-    """
+def _row_cell(cell, runs: int, steps: int, tol: float, seed: int, device) -> dict:
+    """One cell of a row ``(n, m, k)``: its setup statistics (``cell = (n, m, k)``) or its training at
+    one γ (``cell = (n, m, k, γ)``). The problem and the networks are drawn here from ``(n, m, k)``
+    and the seed alone (the same draws for every cell of the row, whatever process computes it)."""
+    n, m, k = cell[:3]
     pb = gaussian_problems(n, [m], runs, seed=seed, device=device)[0]
     net = draw_networks(runs, n, k, seed=seed, device=device)
-    out = run_cells(f"{name}-setup", [(n, m, k)], lambda c: _setup_stats(net, pb, n, k), cache, False, params)[0]
-    bar.update(1)
-    conv, loss, stop, ran = [], [], [], []
+    return _setup_stats(net, pb, n, k) if len(cell) == 3 else _gamma_cell(net, pb, cell[3], steps, tol)
+
+
+def _past_band(row: list) -> bool:
+    """The γ grid's shortcut, given the results of a row's first cells in order (its setup cell, then
+    one per γ): true once two consecutive γ cells where every run failed follow a γ where at least
+    half the runs converged. The γ above are then not run: the failure threshold of the (resampled)
+    fractions is at or below the first of those two cells, so no threshold reading changes. Below
+    the band (runs too slow for the budget) nothing is skipped."""
     seen_ok, zeros = False, 0
-    for g in gammas:
-        if seen_ok and zeros >= 2:
-            conv.append(np.zeros(runs, dtype=bool))
-            loss.append(np.full(runs, np.nan))
-            stop.append(np.full(runs, -1))
-            ran.append(False)
-            bar.total -= 1                      # never run: out of the count
-            bar.refresh()
-            continue
-        c = run_cells(name, [(n, m, k, float(g))], lambda cell: _gamma_cell(net, pb, cell[3], steps, tol),
-                      cache, False, params)[0]
-        conv.append(c["converged"].astype(bool))
-        loss.append(c["loss"])
-        stop.append(c["stop_step"])
-        ran.append(True)
-        f = float(np.mean(c["converged"]))
-        seen_ok = seen_ok or f >= 0.5
-        zeros = zeros + 1 if (seen_ok and f == 0) else 0
-        bar.update(1)
-    out.update(converged=np.stack(conv), loss=np.stack(loss), stop_step=np.stack(stop), ran=np.array(ran))
-    return out
+    for c in row:
+        if "converged" in c:
+            f = float(np.mean(c["converged"]))
+            seen_ok = seen_ok or f >= 0.5
+            zeros = zeros + 1 if (seen_ok and f == 0) else 0
+    return seen_ok and zeros >= 2
 
 
-def _gamma_grid(name, cells, gammas, runs, steps, tol, seed, device, cache, progress, params):
-    """``_gamma_cells`` for each ``(n, m, k)`` of ``cells``; Ctrl-C says what was saved.
-
-    One bar counts every cell, a setup cell and one per γ for each ``(n, m, k)``, done or
-    read from the cache; a cell skipped above the band leaves the total, so the bar ends full
-    and an interruption names the bar's own counts.
-    """
-    total, bar, out = len(cells) * (len(gammas) + 1), None, []
-    try:
-        if check_device(device).type == "cpu":
+def _gamma_grid(name, rows, gammas, runs, steps, tol, seed, device, cache, progress, params):
+    """Every ``(n, m, k)`` of ``rows`` trained with every γ: one resumable cell for the row's setup
+    statistics and one per γ, with the shortcut :func:`_past_band` applied to each row in order
+    (the cells it leaves out have ``ran`` False and count as failed). One bar counts every cell; a
+    cell left out leaves its total, so the bar ends full and an interruption names its counts.
+    Returns one dict per row."""
+    cells = [c for n, m, k in rows for c in [(n, m, k)] + [(n, m, k, float(g)) for g in gammas]]
+    if check_device(device).type == "cpu":
+        try:
             prepare(announce=progress)           # the numba compile is not a silent pause
-        bar = progress_bar(total, name, progress)
-        for n, m, k in cells:
-            out.append(_gamma_cells(name, n, m, k, gammas, runs, steps, tol, seed, device, cache, params, bar))
-    except KeyboardInterrupt:
-        raise Interrupted(name, 0 if bar is None else bar.n, total if bar is None else bar.total, cache) from None
-    finally:
-        if bar is not None:
-            bar.close()
+        except KeyboardInterrupt:
+            raise Interrupted(name, 0, len(cells), cache) from None
+    compute = functools.partial(_row_cell, runs=runs, steps=steps, tol=tol, seed=seed, device=device)
+    res = run_cells(name, cells, compute, cache, progress, params, group=lambda c: c[:3], until=_past_band)
+    out, G = [], len(gammas) + 1
+    for r in range(len(rows)):
+        setup, row = res[r * G], res[r * G + 1:(r + 1) * G]
+        ran = np.array([c is not None for c in row])
+        out.append({**setup,
+                    "converged": np.stack([c["converged"].astype(bool) if c is not None else np.zeros(runs, bool)
+                                           for c in row]),
+                    "loss": np.stack([c["loss"] if c is not None else np.full(runs, np.nan) for c in row]),
+                    "stop_step": np.stack([c["stop_step"] if c is not None else np.full(runs, -1) for c in row]),
+                    "ran": ran})
     return out
 
 

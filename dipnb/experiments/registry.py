@@ -36,6 +36,7 @@ import numpy as np
 
 from .._validation import check_choice, check_device, check_positive, check_seed
 from .cells import study_context
+from .cluster import executor_info, on_cluster
 from .results import environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
@@ -295,7 +296,7 @@ def check_run(name: str, preset: str, device="cpu", seed: int = 0, out: Path | s
 
 
 def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
-        out: Path | str | None = None, progress: bool = True, overwrite: bool = False) -> Path:
+        out: Path | str | None = None, progress: bool = True, overwrite: bool = False, client=None) -> Path:
     """Run experiment ``name`` at ``preset`` and save it as ``out/NAME-PRESET.npz`` (+ ``.json``).
 
     Each finished cell of a sweep is saved at once under ``out/.partial/`` (see
@@ -320,6 +321,10 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
         A progress bar over the cells (``dipnb._progress.progress_bar``).
     overwrite : bool
         Replace an existing result; without it an existing result is refused before anything runs.
+    client : dask.distributed.Client, optional
+        Compute the cells on this Dask cluster (:mod:`dipnb.experiments.cluster`); this process
+        saves them as they complete. The result is the same, bit for bit; its ``.json`` records
+        the executor (``executor``). Default: in-process, the cells one after another.
     """
     path = check_run(name, preset, device, seed, out, overwrite)
     exp, seed, out = get(name), check_seed(seed), path.parent
@@ -327,12 +332,13 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
     cache = out / ".partial" / f"{name}-{preset}-seed{seed}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     t0 = time.time()
     # every cell of the run is keyed by the whole preset, the seed and the device (cells.study_context)
-    with study_context(f"experiment {name}", {"preset": dict(exp.presets[preset]), "seed": seed, "device": device}):
+    with on_cluster(client), study_context(f"experiment {name}", {"preset": dict(exp.presets[preset]), "seed": seed,
+                                                                   "device": device}):
         arrays = exp.run(preset, device, seed, cache, progress)
     meta = {"experiment": name, "preset": preset, "seed": seed,
             "parameters": dict(exp.presets[preset]),
             "command": _command() or f"dipnb.experiments.run({name!r}, {preset!r})",
-            "wall_time_s": round(time.time() - t0, 2),
+            "wall_time_s": round(time.time() - t0, 2), "executor": executor_info(client),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             **environment(device)}
     path = save_result(path.stem, arrays, meta, out)

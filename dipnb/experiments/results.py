@@ -162,9 +162,12 @@ def results_table(out: Path | str | None = None, quick: bool = False, tracked_on
 
 def provenance(meta: dict, path: str | None = None) -> str:
     """Where a saved result came from, in two lines: the command, then its preset, runs and
-    steps (when recorded), device, torch version, wall time and date."""
+    steps (when recorded), device (and the Dask cluster, when one computed it), torch version,
+    wall time and date."""
     p = meta.get("parameters") or {}
     size = "".join(f", {p[key]} {key}" for key in ("runs", "steps") if isinstance(p, dict) and key in p)
     head = f"{path}: " if path else ""
-    return (f"{head}{meta.get('command')}\n  preset {meta.get('preset')!r}{size}, device {meta.get('device')}, "
+    ex = meta.get("executor") or {}
+    where = f" on a Dask cluster of {ex.get('workers')} workers" if ex.get("kind") == "dask" else ""
+    return (f"{head}{meta.get('command')}\n  preset {meta.get('preset')!r}{size}, device {meta.get('device')}{where}, "
             f"torch {meta.get('torch')}, wall time {meta.get('wall_time_s')} s, {meta.get('date')}")

@@ -78,6 +78,26 @@ def test_the_numba_kernel_leaves_the_thread_count_of_torch_as_it_was():
     assert out == ["1", "1"], out
 
 
+def test_the_process_that_compiles_the_kernel_runs_what_every_later_process_loads(tmp_path):
+    """Issue 22: with reassoc, the code numba runs in the process that compiles the kernel and the
+    code it caches rounded differently: the first run in a fresh clone (an empty cache) gave the
+    quick Fig 1 losses a relative 1e-9 away from every later run. Two processes on one empty
+    numba cache, the first compiling, the second loading, now give the same bits."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, dipnb\n"
+            "from dipnb.experiments.fig1 import fig1_sweep, FIG1_PRESETS\n"
+            "r = fig1_sweep(**dict(FIG1_PRESETS['quick'], log10_ks_a=[1.0]))\n"
+            "print(hashlib.sha1(r['loss'].tobytes() + r['stop_step'].tobytes()).hexdigest())\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    first, later = (subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout.strip() for _ in range(2))
+    assert any(tmp_path.rglob("*.nbi"))                 # the first process did compile into the empty cache
+    assert first == later
+
+
 def test_divergent_step_sizes_stop_as_nonfinite_or_unconverged():
     jobs = [Job(j.net, j.problem, 1e6) for j in _jobs(ms=(2,), ks=(50,))]
     ref = sweep(jobs, 300, backend="reference")

@@ -278,16 +278,61 @@ class Outcome(NamedTuple):
     err: np.ndarray
 
 
+_CACHED: set = set()      # signatures of _run this process has loaded as numba's cache holds them
+
+
+def _cached_kernel(args):
+    """The kernel :func:`_run` for the arguments ``args``, loaded from numba's cache: the code
+    every process runs.
+
+    With ``reassoc`` (the vectorised sums, 2.5x faster here), the code numba runs in the process
+    that compiles the kernel and the code it writes to its cache round differently on this CPU
+    (issue 22: the first run in a fresh clone gave the quick Fig 1's converged losses a relative
+    1e-9 away from every later run, which loaded the cache, and from the Dask workers; reloading
+    in the compiling process does not help, its callees stay as compiled). So when the cache
+    lacks the kernel, a child process compiles it and writes it there, and this process loads
+    it: every process, whoever compiled first, runs the same instructions. Where nothing can be
+    cached (numba's cache disabled, or a read-only install without ``NUMBA_CACHE_DIR``), every
+    process compiles the kernel itself, and runs the same code as every other.
+    """
+    sig = tuple(numba.typeof(a) for a in args)
+    if sig not in _CACHED:
+        cache = getattr(_run, "_cache", None)
+        if sig not in _run.overloads and cache is not None and type(cache).__name__ != "NullCache" \
+                and cache.load_overload(sig, _run.targetctx) is None:
+            import os
+            import subprocess
+            import sys
+
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}   # dipnb as imported here
+            subprocess.run([sys.executable, "-c", "from dipnb.engine import _numba; _numba._warm()"],
+                           capture_output=True, check=False, env=env)
+        _run.compile(sig)                             # from the cache (compiled here only if it cannot be)
+        _CACHED.add(sig)
+    return _run
+
+
+def _warm() -> None:
+    """Compile :func:`_run` (which numba then caches) for both kinds of output layer: ±1 (int8) and
+    any other (float64); the child process of :func:`_cached_kernel`."""
+    one, i8 = np.ones(1), np.array([0, 1], dtype=np.int64)
+    for V in (np.ones(1, dtype=np.int8), np.ones(1)):
+        _run(one.copy(), i8, V, i8, i8[1:].copy(), i8[1:].copy(), one, i8, i8[1:].copy(), one, i8, one, i8, one,
+             1, 0.0, np.zeros(1, dtype=np.int64), np.empty(1), np.empty(1, dtype=np.int64), np.empty(1))
+
+
 def run(flat: Flat, steps, tol, order, out: Outcome, threads):
     """Train every run of ``flat`` (see :func:`descend_one`) in the order ``order`` with ``threads``
     threads, one run per task, writing into ``out``."""
+    args = (*flat, int(steps), float(tol), order, *out)
+    kernel = _cached_kernel(args)
     threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
     old_torch = torch.get_num_threads()
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
         with numba.parallel_chunksize(1):          # dynamic: a free thread takes the next run
-            _run(*flat, steps, float(tol), order, *out)
+            kernel(*args)
     finally:
         numba.set_num_threads(old)
         torch.set_num_threads(old_torch)           # see _start_pool: numba's OpenMP count is torch's

@@ -5,8 +5,7 @@ importlib.metadata, as installed here). The fresh environment itself was measure
 the README ("Running the chapters in Jupyter")."""
 import re
 import sys
-import tomllib
-from importlib.metadata import packages_distributions
+from importlib.metadata import packages_distributions, requires
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +18,16 @@ def _name(requirement: str) -> str:
 
 
 def _project():
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    """dipnb's dependencies and its student extra, as installed (make venv reinstalls when
+    pyproject.toml changes)."""
+    base, student = [], []
+    for r in requires("dipnb") or []:
+        req, _, marker = r.partition(";")
+        if not marker.strip():
+            base.append(req)
+        elif re.search(r"""extra\s*==\s*["']student["']""", marker):
+            student.append(req)
+    return {"dependencies": base, "optional-dependencies": {"student": student}}
 
 
 def _chapter_imports() -> set[str]:
@@ -56,8 +64,6 @@ def test_every_module_a_chapter_imports_comes_with_the_student_install():
 
 
 def _required_by(dists: set, allowed: set) -> bool:
-    from importlib.metadata import requires
-
     seen, todo = set(), list(allowed)
     while todo:
         d = todo.pop()

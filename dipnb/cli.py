@@ -17,6 +17,7 @@ import textwrap
 from . import experiments
 from ._validation import SEED_MAX
 from .experiments import EXPERIMENTS, RUN_PRESETS, Interrupted
+from .experiments.cluster import WORKERS_MAX
 from .experiments.registry import ResultExists, check_run
 
 __all__ = ["main", "DESCRIPTION"]
@@ -52,28 +53,21 @@ PRESET_HELP = {
 }
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32 - 1] = [0, {SEED_MAX}], got {text!r}")
-    return value
+def _int_in(low: int, high: int, accepted: str):
+    """An argparse type: an integer in [low, high]; the error names the value and ``accepted``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in {accepted}, got {text!r}")
+        return value
+    return parse
 
 
-#: The most worker processes ``--workers`` starts on this machine.
-WORKERS_MAX = 256
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 1 <= value <= WORKERS_MAX:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, {WORKERS_MAX}] (worker processes), got {text!r}")
-    return value
+_seed = _int_in(0, SEED_MAX, f"[0, 2**32 - 1] = [0, {SEED_MAX}]")
+_workers = _int_in(1, WORKERS_MAX, f"[1, {WORKERS_MAX}] (worker processes)")
 
 
 def _parser():
@@ -114,14 +108,12 @@ def _client(args, run):
     """The Dask client of ``--workers`` or ``--scheduler`` (``None`` without either: Dask is not imported)."""
     if args.workers is None and args.scheduler is None:
         return None
-    from .experiments.cluster import connect, local_cluster
+    from .experiments.cluster import connect, executor_info, local_cluster
 
     try:
         client = local_cluster(args.workers) if args.workers is not None else connect(args.scheduler)
     except ValueError as e:
         run.error(str(e))
-    from .experiments.cluster import executor_info
-
     info = executor_info(client)
     threads = "/".join(str(t) for t in info["threads_per_worker"])
     where = (f"a local Dask cluster of {args.workers} processes of {threads} threads" if args.workers is not None

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import progress_bar
-from .cluster import current_client, on_cluster
+from .cluster import current_client
 from .results import jsonable
 
 __all__ = ["cell_key", "code_fingerprint", "CELL_FORMAT", "run_cells", "keyed", "study_context", "Interrupted",
-           "progress_bar", "on_cluster"]
+           "progress_bar"]
 
 #: The format of the cells' keys; raise it when what a saved cell means changes in a way that
 #: neither its parameters nor its code show.
@@ -183,7 +183,7 @@ def run_cells(name: str, cells: list, compute: Callable[[object], dict], cache: 
     for i, cell in enumerate(cells):
         rows.setdefault(group(cell) if group is not None else i, []).append(i)
     row_of = {i: r for r, idx in rows.items() for i in idx}
-    rank = {i: idx.index(i) for idx in rows.values() for i in idx}
+    rank = {i: place for idx in rows.values() for place, i in enumerate(idx)}
     results: list = [None] * len(cells)
     have, skipped, decided = set(), set(), {r: 0 for r in rows}
     bar = progress_bar(len(cells), label, progress)

@@ -29,10 +29,13 @@ from collections.abc import Callable
 from importlib import metadata
 
 __all__ = ["on_cluster", "current_client", "local_cluster", "connect", "close", "executor_info", "check_workers",
-           "run_on_client", "CLUSTER_EXTRA"]
+           "run_on_client", "CLUSTER_EXTRA", "WORKERS_MAX"]
 
 #: How to install what this module needs.
 CLUSTER_EXTRA = "pip install 'dipnb[cluster]' (dask and distributed, versions in constraints/cluster.txt)"
+
+#: The most worker processes a local cluster (``--workers``) starts.
+WORKERS_MAX = 256
 
 #: How often (seconds) the client looks for finished cells.
 POLL_S = 0.005
@@ -85,7 +88,7 @@ def local_cluster(workers: int, dashboard: bool = True, threads: int | None = No
     """
     from .._validation import check_int
 
-    check_int("workers", workers, low=1, high=max(64, 4 * (os.cpu_count() or 1)))
+    check_int("workers", workers, low=1, high=WORKERS_MAX)
     threads = max(1, (os.cpu_count() or 1) // workers) if threads is None else check_int("threads", threads)
     distributed = _distributed()
     import dask

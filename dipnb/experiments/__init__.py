@@ -6,8 +6,9 @@ The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :m
 Dask cluster: :class:`on_cluster`), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
-:mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07), :mod:`.images` (08, 09), and
-:mod:`.audit` (the findings page: each experiment against the theorem's hypotheses).
+:mod:`.laziness` (04b), :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` and
+:mod:`.sharpness` (07), :mod:`.images` (08, 09), and :mod:`.audit` (the findings page: each
+experiment against the theorem's hypotheses).
 Importing this package registers them all.
 """
 from .audit import AUDIT_PRESETS, audit_hypotheses
@@ -18,6 +19,7 @@ from .explorer import THEOREM_EXPLORER_PRESETS, tau_samples, theorem_explorer_gr
 from .fig1 import FIG1_PRESETS, fig1_sweep
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
 from .images import FIG3A_PRESETS, FIG3B_PRESETS, IMAGE_SOURCES, fig3a, fig3b, image_setting, load_image, step_size
+from .laziness import LAZINESS_PRESETS, laziness_sweep
 from .paper import PAPER
 from .registry import (
                        EXPERIMENTS,
@@ -33,6 +35,7 @@ from .registry import (
                        run,
 )
 from .results import best_result, environment, load_result, provenance, results_dir, results_table, save_result
+from .sharpness import SHARPNESS_PRESETS, sharpness_sweep
 from .sigma_min import SIGMA_MIN_PRESETS, sigma_min_vs_width
 from .stepsize import FAIL_STATUSES, STEPSIZE_PRESETS, gamma_sweep, lipschitz_sweep
 from .theorem import (
@@ -56,5 +59,6 @@ __all__ = [
     "FIG2_PRESETS", "GAMMA_THRESHOLD_PRESETS", "fig2_sweep", "gamma_threshold_sweep",
     "FIG3A_PRESETS", "FIG3B_PRESETS", "IMAGE_SOURCES", "fig3a", "fig3b", "load_image", "step_size",
     "image_setting", "AUDIT_PRESETS", "audit_hypotheses", "THEOREM_EXPLORER_PRESETS",
-    "theorem_explorer_grid", "tau_samples",
+    "theorem_explorer_grid", "tau_samples", "LAZINESS_PRESETS", "laziness_sweep",
+    "SHARPNESS_PRESETS", "sharpness_sweep",
 ]

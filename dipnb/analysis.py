@@ -22,9 +22,9 @@ __all__ = ["loglog_slope", "loglog_fit", "width_at_probability", "condition4_pro
 
 
 def loglog_fit(x, y, drop_invalid: bool = False) -> tuple[float, float]:
-    """Least-squares fit of :math:`\\log y = s\\log x + c` (natural logs); returns ``(s, c)``.
+    """Least-squares line through :math:`(\\log x, \\log y)` (natural logs); returns ``(slope, intercept)``.
 
-    ``s`` is the exponent p of :math:`y \\propto x^p`. ``x`` and ``y`` must have the same
+    The slope is the exponent :math:`\\hat s` of :math:`y \\propto x^{\\hat s}`. ``x`` and ``y`` must have the same
     length. Points where x or y is not finite and positive raise a ``ValueError``, or with
     ``drop_invalid`` are left out; at least two points must remain.
     """
@@ -42,7 +42,7 @@ def loglog_fit(x, y, drop_invalid: bool = False) -> tuple[float, float]:
 
 
 def loglog_slope(x, y, drop_invalid: bool = False) -> float:
-    """The slope alone of :func:`loglog_fit` (an exponent p in :math:`y \\propto x^p`)."""
+    """The slope alone of :func:`loglog_fit` (the exponent :math:`\\hat s` in :math:`y \\propto x^{\\hat s}`)."""
     return loglog_fit(x, y, drop_invalid)[0]
 
 
@@ -69,7 +69,8 @@ def width_at_probability(ks, prob, level: float = 0.5) -> float:
 
 
 def condition4_probability(ratio, nu1=1.0) -> np.ndarray:
-    """Fraction of runs (last axis) where (4) holds with constant ``nu1``: mean of :math:`\\nu_1 q < 1` (q = R'/R at ν1 = 1)."""
+    """Fraction of runs (last axis) where (4) holds with constant ``nu1``: mean of
+    :math:`\\nu_1 \\zeta < 1` (ζ = R'/R at ν1 = 1)."""
     check_positive("nu1", nu1)
     if nu1 < 1:
         raise ValueError(f"nu1 = (1 + gamma L)/(1 - gamma L/2) is >= 1 for gamma >= 0; got nu1={nu1}")
@@ -190,7 +191,7 @@ def project_paths(reference: torch.Tensor, *others: torch.Tensor, run: int = 0, 
 def wilson_interval(successes, trials, z: float = 1.96):
     """Wilson score interval of a binomial proportion: ``(low, high)`` (arrays broadcast).
 
-    For 50 runs the half-width is up to about 0.14 (at p = 1/2); at p = 0 or 1 the
+    For 50 runs the half-width is up to about 0.14 (at a proportion of 1/2); at 0 or 1 the
     interval stays one-sided and non-degenerate (e.g. 50/50 gives ``(0.929, 1)``), which
     is why a probability read off 50 runs is never "exactly 1".
     """

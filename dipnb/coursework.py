@@ -2,18 +2,33 @@
 
 ``python -m dipnb.coursework [--out DIR] [CHAPTER ...]`` (``make student``) writes, for each chapter
 ``book/NAME.md``, ``DIR/instructor/NAME.ipynb``, an nbgrader *source* notebook (solution code and
-prose, check cells as autograder tests; each ``grade_id`` is its exercise's label followed by
-``-code``, ``-answer`` or ``-check``), and ``DIR/student/NAME.ipynb``, what nbgrader's own
-preprocessors make of it (as ``nbgrader generate_assignment``: solutions and hidden tests removed).
+prose, check cells as autograder tests, written answers as manually graded tasks whose model answer
+and rubric are a mark scheme; each ``grade_id`` is its exercise's label followed by ``-code``,
+``-answer`` or ``-check``), and ``DIR/student/NAME.ipynb``, what nbgrader's own preprocessors make of
+it (as ``nbgrader generate_assignment``: solutions, hidden tests and mark schemes removed).
 This module does only what nbgrader does not: the book's exercise structure becomes nbgrader's
 metadata, and the chapter's MyST becomes Markdown that Jupyter and Colab render (glued values,
 references and citations written out, directives as a bold title and their body).
+
+What each exercise gives is read from the chapter (book/instructors.md, "Writing an exercise"):
+
+* its **level** N (1, 2 or 3), the option ``:class: difficulty-N`` of ``{exercise-start}``, shown in
+  its heading; every graded cell of the exercise is worth N points;
+* a **code** part when a check cell follows its solution: the solution's code cells become stubs
+  (``### BEGIN SOLUTION`` ... ``### END SOLUTION`` around the whole cell, or around the parts a
+  scaffolded cell marks itself), the check an autograder test; prose of the solution that no rubric
+  closes is the instructor's notes, kept as comments inside the first solution region;
+* a **written** part for each rubric of the solution (``:::{admonition} Rubric`` with ``:class:
+  rubric``), whose answer is the solution's prose since the previous rubric, and one for a solution
+  without a check (its code is then part of the model answer, never a stub). A written part is an
+  nbgrader "manually graded task": the task's text, then the model answer and the rubric between
+  ``=== BEGIN MARK SCHEME ===`` and ``=== END MARK SCHEME ===``, which nbgrader's ClearMarkScheme
+  removes from the student version; the student writes in the cell that follows it.
 """
 from __future__ import annotations
 
 import argparse
 import copy
-import json
 import re
 import sys
 import time
@@ -28,13 +43,15 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from . import _mystmd as myst
 from ._book import INSTALL_TAG, install_cell, set_install_cell
 from ._book import has_install_cell as _has_install_cell
+from ._mystmd import BookIndex, book_index, chapter_glue, glue_values
 from .experiments.results import book_root
 
-__all__ = ["BookIndex", "Verified", "CHECK_LINE", "INSTALL_CELL", "chapters", "instructor_notebook", "release",
-           "write_coursework", "verify", "glue_values", "chapter_glue", "book_index", "has_install_cell",
-           "add_install_cell"]
+__all__ = ["BookIndex", "Exercise", "Verified", "CHECK_LINE", "INSTALL_CELL", "LEVELS", "MARK_BEGIN",
+           "MARK_END", "chapters", "exercise_plan", "instructor_notebook", "release", "write_coursework",
+           "verify", "glue_values", "chapter_glue", "book_index", "has_install_cell", "add_install_cell"]
 
 #: The book's root (``_toc.yml``) from the working directory up, never beside the installed package.
 ROOT = book_root() or Path.cwd().resolve()
@@ -46,6 +63,13 @@ EXECUTED_DIRS = (ROOT / "_build" / "executed", ROOT / "_build" / "jupyter_execut
 CHECK_LINE = "# check: passes when the exercise is solved"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"              # nbgrader's markers
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# nbgrader's ClearMarkScheme removes every line from one that holds "BEGIN MARK SCHEME" to one that
+# holds "END MARK SCHEME", in task cells only
+#: The delimiters of a written answer's mark scheme (its model answer and rubric).
+MARK_BEGIN, MARK_END = "=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ==="
+ANSWER_STUB = "YOUR ANSWER HERE"                                    # = nbgrader's text stub
+#: The levels of the exercises, ``:class: difficulty-N``; each graded cell is worth N points.
+LEVELS = {1: "apply", 2: "adapt", 3: "derive"}
 SCHEMA_VERSION = 3                                                  # nbgrader's cell metadata
 
 # The hidden first code cell of every chapter, generated from the repository's address in
@@ -54,16 +78,6 @@ INSTALL_CELL = install_cell(ROOT) if (ROOT / "pyproject.toml").is_file() else No
 
 # a MyST directive fence of the exercise structure: ```{solution-start} ex-label
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<kind>exercise|solution)-(?P<end>start|end)\}\s*(?P<arg>.*?)\s*$")
-_OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
-_TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
-_HEADING = re.compile(r"^\s*#{1,6}\s+(?P<text>.+?)\s*#*\s*$")
-_DIRECTIVE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,}|~{3,})\{(?P<name>[^}\s]+)\}\s*(?P<arg>.*?)\s*$")
-_CODE_FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?!.*`)")
-_ROLE = re.compile(r"\{(?P<name>[A-Za-z][\w.+:-]*)\}`(?P<content>[^`]*)`")
-_EQ_LABEL = re.compile(r"\$\$\s*\((?P<label>[\w.:-]+)\)\s*$")
-_TEXT_TARGET = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>\s*$", re.S)
-_ADMONITIONS = set("note warning tip hint important caution attention danger error seealso".split())
-_DROPPED = {"bibliography", "toctree", "tableofcontents", "eval-rst", "raw", "include"}
 
 
 # --- chapters ---------------------------------------------------------------------------------
@@ -112,211 +126,29 @@ def resolve_chapter(name: str, root: Path | str = ROOT) -> Path:
     return hits[0]
 
 
-# --- glued values -----------------------------------------------------------------------------
-def glue_values(nb: nbformat.NotebookNode) -> dict[str, dict]:
-    """The values glued by an executed notebook: ``{name: mime bundle}`` (``myst_nb.glue``)."""
-    found = {}
-    for cell in (c for c in nb.cells if c.cell_type == "code"):
-        for out in cell.get("outputs", []):
-            meta = out.get("metadata", {}).get("scrapbook")
-            if meta and "name" in meta:
-                prefix = meta.get("mime_prefix", "")
-                found[meta["name"]] = {k.removeprefix(prefix): v for k, v in out.get("data", {}).items()}
-    return found
-
-
-def chapter_glue(md: Path | str, executed_dirs=EXECUTED_DIRS, timeout: int = 300, log=print) -> dict:
-    """The glued values of a chapter: from an executed notebook ``DIR/book/NAME.ipynb`` of
-    ``executed_dirs`` (``make test``: ``_build/executed``; ``make book``: ``_build/jupyter_execute``,
-    values in ``NAME.glue.json``) whose code is the chapter's and that holds every value the text
-    uses; otherwise from a run of the chapter in ``book/`` (as long as its test)."""
-    md, code = Path(md), lambda nb: [c.source.strip() for c in nb.cells if c.cell_type == "code"]
-    chapter = jupytext.read(md)
-    needed = {m["content"].split(":", 1)[0].strip() for c in chapter.cells if c.cell_type == "markdown"
-              for m in _ROLE.finditer(c.source) if m["name"].startswith("glue")}
-    if not needed:
-        return {}
-    for path in (Path(d) / md.parent.name / f"{md.stem}.ipynb" for d in executed_dirs or ()):
-        try:
-            executed = nbformat.read(path, as_version=4)
-            values = glue_values(executed)
-            stored = path.with_suffix(".glue.json")         # where myst-nb moves the glued values
-            if stored.is_file():
-                values.update({k: v.get("data", {}) for k, v in json.loads(stored.read_text()).items()})
-        except (OSError, ValueError):                       # missing, or half written
-            continue
-        if code(executed) == code(chapter) and needed <= set(values):
-            log(f"{md.stem}: glued values from {path}")
-            return values
-    log(f"{md.stem}: executing the chapter for its glued values")
-    nb = copy.deepcopy(chapter)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(md.parent)}}).execute()
-    return glue_values(nb)
-
-
-def _glue_text(name: str, role: str, spec: str, glue: Mapping, where: str) -> str:
-    bundle = glue[name] if name in glue else {}
-    if role == "glue:md" and "text/markdown" in bundle:
-        return str(bundle["text/markdown"])
-    if "text/plain" not in bundle:
-        raise ValueError(f"{where}: no glued value {name!r} (the chapter does not glue it, or the "
-                         f"values come from another version of the chapter)")
-    from myst_nb.core.variables import format_plain_text  # the book's own formatting of {glue:text}
-    return format_plain_text(str(bundle["text/plain"]), spec)
-
-
-# --- MyST -> Markdown that Jupyter renders ----------------------------------------------------
-@dataclass
-class BookIndex:
-    """What cross-references and citations resolve to, for the whole book."""
-    titles: dict = field(default_factory=dict)      # label -> the text of a {ref} / {prf:ref}
-    equations: dict = field(default_factory=dict)   # page -> {equation label: number}
-    docs: dict = field(default_factory=dict)        # page (relative to book/, no suffix) -> title
-    bib: dict = field(default_factory=dict)         # citation key -> fields of the entry
-
-
-def _closing(line: str, fence: str) -> bool:
-    s = line.strip()
-    return len(s) >= len(fence) and set(s) == {fence[0]}
-
-
-def _directive_title(name: str, arg: str) -> str:
-    kind = name.split(":")[-1]
-    if name.startswith("prf:"):
-        return "Proof" if kind == "proof" else f"{kind.capitalize()} ({arg})" if arg else kind.capitalize()
-    if name in _ADMONITIONS:
-        return arg or ("See also" if name == "seealso" else name.capitalize())
-    return arg or kind.replace("-", " ").capitalize()
-
-
-def book_index(root: Path | str = ROOT) -> BookIndex:
-    """Labels, equation numbers, page titles and bibliography of the book under ``root``."""
-    root, index = Path(root), BookIndex()
-    for path in sorted((root / "book").glob("**/*.md")):
-        if any(part.startswith((".", "_")) for part in path.relative_to(root / "book").parts):
-            continue
-        doc, lines = path.relative_to(root / "book").with_suffix("").as_posix(), path.read_text("utf-8").split("\n")
-        index.docs[doc] = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), doc)
-        numbers = index.equations.setdefault(doc, {})
-        for i, line in enumerate(lines):
-            if (target := _TARGET.match(line)):           # (label)= before a heading or a directive
-                nxt = next((ln for ln in lines[i + 1:i + 4] if ln.strip()), "")
-                heading, directive = _HEADING.match(nxt), _DIRECTIVE.match(nxt)
-                index.titles[target["label"]] = heading["text"] if heading else (directive and _directive_title(
-                    directive["name"], directive["arg"]) or target["label"])
-            if (directive := _DIRECTIVE.match(line)):      # :label: of a directive
-                for option in map(_OPTION.match, (ln.strip() for ln in lines[i + 1:i + 8])):
-                    if not option:
-                        break
-                    if option["key"] == "label":
-                        index.titles[option["value"]] = ("Exercise" if directive["name"].startswith("exercise")
-                                                         else _directive_title(directive["name"], directive["arg"]))
-            if (eq := _EQ_LABEL.search(line)):
-                numbers[eq["label"]] = len(numbers) + 1
-    if (root / "book" / "references.bib").exists():
-        from pybtex.database import parse_file  # as sphinxcontrib-bibtex reads it
-        from pybtex.richtext import Text
-        for key, entry in parse_file(root / "book" / "references.bib").entries.items():
-            index.bib[key] = {k.lower(): Text.from_latex(v).render_as("text") for k, v in entry.fields.items()}
-            index.bib[key]["author"] = ", ".join(Text.from_latex(" ".join(
-                p.first_names + p.middle_names + p.prelast_names + p.last_names)).render_as("text")
-                for p in entry.persons.get("author", []))
-    return index
-
-
-def _reference_text(entry: dict) -> str:
-    venue = entry.get("journal") or entry.get("booktitle") or entry.get("publisher") or entry.get("note", "")
-    text = ". ".join(p for p in (entry.get("author", ""), f"*{entry['title']}*" if "title" in entry else "") if p)
-    text += ". " + ", ".join(p for p in (venue, entry.get("year", "")) if p)
-    url = entry.get("url") or (f"https://doi.org/{entry['doi']}" if "doi" in entry else "")
-    return text.strip().rstrip(".") + "." + (f" {url}" if url else "")
-
-
-@dataclass
-class _Context:             # a page being converted; cites: the keys cited so far, [1], [2]... in order
-    doc: str
-    index: BookIndex
-    glue: Mapping | None
-    cites: list = field(default_factory=list)
-
-
-def _role(m: re.Match, ctx: _Context) -> str:
-    name, content = m["name"], m["content"]
-    split = _TEXT_TARGET.match(content)
-    text, target = (split["text"], split["target"]) if split else (None, content.strip())
-    if name.startswith("glue"):
-        key, _, spec = content.partition(":")
-        return m[0] if ctx.glue is None else _glue_text(key.strip(), name, spec.strip(), ctx.glue, f"{ctx.doc}.md")
-    if name == "eq":
-        number = ctx.index.equations.get(ctx.doc, {}).get(target)
-        return text or f"({number or target})"
-    if name in ("ref", "numref", "prf:ref", "term", "abbr", "any"):
-        return text or _inline(ctx.index.titles.get(target, target), ctx)
-    if name == "doc":
-        doc = target.removesuffix(".md").removesuffix(".ipynb").lstrip("/")
-        return text or ctx.index.docs.get(doc, doc)
-    if name == "cite" or name.startswith("cite:"):
-        keys = [k.strip() for k in target.split(",")]
-        ctx.cites.extend(k for k in dict.fromkeys(keys) if k not in ctx.cites)
-        return "[" + ", ".join(str(ctx.cites.index(k) + 1) for k in keys) + "]"
-    if name in ("math", "sub", "sup", "download", "link"):
-        return {"math": f"${content}$", "sub": f"<sub>{content}</sub>", "sup": f"<sup>{content}</sup>"}.get(
-            name, text or target)
-    shown = text or target                  # {func}, {class}, {meth}, any other role: code
-    return f"`{shown[1:].rsplit('.', 1)[-1] if shown.startswith('~') else shown}`"
-
-
-def _inline(line: str, ctx: _Context) -> str:
-    m = _EQ_LABEL.search(line)              # $$ ... $$ (label): the book's equation number as a tag
-    if m:
-        number = ctx.index.equations.get(ctx.doc, {}).get(m["label"])
-        tag, head = (f"\\tag{{{number}}}" if number else ""), line[: m.start()].rstrip()
-        line = f"{head} {tag} $$".replace("  ", " ") if head.strip() else (f"{tag}\n$$" if tag else "$$")
-    return _ROLE.sub(lambda r: _role(r, ctx), line)
-
-
-def _render_directive(name: str, arg: str, options: dict, body: str, ctx: _Context) -> str:
-    if name in _DROPPED:
-        return ""
-    if name.startswith("glue"):
-        raise ValueError(f"{ctx.doc}.md: the {{{name}}} directive is not supported in generated notebooks")
-    inner = _plain(body, ctx).strip("\n")
-    if name == "math":
-        number = ctx.index.equations.get(ctx.doc, {}).get(options.get("label"))
-        return f"$$\n{inner}\n" + (f"\\tag{{{number}}}\n" if number else "") + "$$"
-    title = _inline(_directive_title(name, arg), ctx)
-    head = f"**{title}.**" if name == "prf:proof" else f"**{title}**"
-    return f"{head}\n\n{inner}" if inner.strip() else head
-
-
-def _plain(text: str, ctx: _Context) -> str:
-    lines, out, i = text.split("\n"), [], 0
-    while i < len(lines):
-        line, i = lines[i], i + 1
-        opening = _DIRECTIVE.match(line) or _CODE_FENCE.match(line)
-        if opening:
-            start = i
-            while i < len(lines) and not _closing(lines[i], opening["fence"]):
-                i += 1
-            body, closing, i = lines[start:i], lines[i] if i < len(lines) else opening["fence"], i + 1
-            if "name" not in opening.groupdict():        # a plain code block: as it is
-                out += [line, *body, closing]
-                continue
-            options = {}
-            if body and body[0].strip() == "---":        # YAML options
-                end = next((k for k in range(1, len(body)) if body[k].strip() == "---"), 0)
-                options, body = (yaml.safe_load("\n".join(body[1:end])) or {}), body[end + 1:]
-            while body and (opt := _OPTION.match(body[0].strip())):
-                options[opt["key"]], body = opt["value"], body[1:]
-            rendered = _render_directive(opening["name"], opening["arg"], options, "\n".join(body).strip("\n"), ctx)
-            out += ["", rendered, ""] if rendered else []
-        elif not _TARGET.match(line):
-            out.append(_inline(line, ctx))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
-
 
 # --- the source notebook ----------------------------------------------------------------------
+@dataclass
+class Exercise:
+    """What a chapter's text says of one exercise: its ``level`` (``:class: difficulty-N``), its
+    check cells, the code cells and the rubrics of its solution (:func:`exercise_plan`)."""
+    label: str
+    level: int
+    checks: int = 0
+    codes: int = 0
+    rubrics: int = 0
+
+    @property
+    def written(self) -> int:
+        """Its written answers: one per rubric; a solution without a check is one at least."""
+        return self.rubrics or (0 if self.checks else 1)
+
+    @property
+    def points(self) -> int:
+        """Its points: its level for each graded cell (check cells and written answers)."""
+        return self.level * (self.checks + self.written)
+
+
 @dataclass
 class _State:
     chapter: str
@@ -324,20 +156,41 @@ class _State:
     label: str | None = None            # label of the current exercise
     in_solution: bool = False
     ids: dict = field(default_factory=dict)
+    plan: dict = field(default_factory=dict)    # label -> Exercise
+    final: bool = False                         # the plan is complete (the second pass)
 
-    def nbgrader(self, label: str | None, part: str) -> dict:
-        """nbgrader's metadata of a cell: code (autograded answer), answer (manually graded answer,
-        1 point) or check (autograder tests, 1 point, locked); grade_id ``LABEL-PART`` (then -2...)."""
+    def nbgrader(self, label: str | None, part: str, points: int = 1) -> dict:
+        """nbgrader's metadata of a cell: code (autograded answer), answer (manually graded task,
+        locked, its mark scheme removed for students) or check (autograder tests, locked);
+        grade_id ``LABEL-PART`` (then -2...)."""
         base = re.sub(r"[^A-Za-z0-9_-]", "-", f"{label or f'{self.chapter}-ex{self.exercise}'}-{part}")
         self.ids[base] = self.ids.get(base, 0) + 1
-        meta = {"grade": part != "code", "grade_id": base if self.ids[base] == 1 else f"{base}-{self.ids[base]}",
-                "locked": part == "check", "schema_version": SCHEMA_VERSION, "solution": part != "check"}
-        return {**meta, "points": 1} if meta["grade"] else meta
+        meta = {"grade": part == "check", "grade_id": base if self.ids[base] == 1 else f"{base}-{self.ids[base]}",
+                "locked": part != "code", "schema_version": SCHEMA_VERSION, "solution": part == "code"}
+        if part == "answer":
+            meta["task"] = True
+        return meta if part == "code" else {**meta, "points": points}
+
+
+def _level(options: dict, label: str, where: str) -> int:
+    found = [c for c in str(options.get("class", "")).split() if c.startswith("difficulty-")]
+    if len(found) != 1 or found[0] not in {f"difficulty-{n}" for n in LEVELS}:
+        raise ValueError(f"{where}: exercise {label!r} needs one difficulty, the option `:class: difficulty-N` "
+                         f"of its exercise-start with N in {sorted(LEVELS)} (found {found or 'none'})")
+    return int(found[0].rsplit("-", 1)[1])
+
+
+def _heading(number: int, exercise: Exercise | None) -> str:
+    if exercise is None:                # the first pass, before the plan is known
+        return f"### Exercise {number}"
+    n, p = exercise.level, exercise.points
+    return f"### Exercise {number} · level {n} {'★' * n} · {p} point{'s' if p != 1 else ''}"
 
 
 def _split_markdown(source: str, state: _State, where: str) -> list[tuple[str, str, str | None]]:
-    """A markdown cell split at the exercise fences into ``(kind, markdown, label)``: kind 'text' or
-    'solution', label that of the part's exercise; exercise-start becomes ``### Exercise N``."""
+    """A markdown cell split at the exercise fences into ``(kind, markdown, label)``: kind 'text',
+    'solution', or the events 'start' and 'end' of a solution, label that of the part's exercise;
+    exercise-start becomes ``### Exercise N`` with its level and points."""
     parts = [("solution" if state.in_solution else "text", [], state.label)]
     lines, i = source.split("\n"), 0
     while i < len(lines):
@@ -348,7 +201,7 @@ def _split_markdown(source: str, state: _State, where: str) -> list[tuple[str, s
             continue
         options, j = {}, i + 1                     # the directive's options, up to its closing fence
         while j < len(lines) and lines[j].strip() != m["fence"]:
-            if not (opt := _OPTION.match(lines[j])):
+            if not (opt := myst.OPTION.match(lines[j])):
                 raise ValueError(f"{where}: unexpected line {lines[j]!r} inside the "
                                  f"{{{m['kind']}-{m['end']}}} fence (options only)")
             options[opt["key"]], j = opt["value"], j + 1
@@ -362,15 +215,148 @@ def _split_markdown(source: str, state: _State, where: str) -> list[tuple[str, s
         if fault:
             raise ValueError(f"{where}: {fault}")
         if what == "exercise-start":
-            state.exercise, state.label = state.exercise + 1, options.get("label") or m["arg"] or None
-            parts.append(("text", [f"### Exercise {state.exercise}"], state.label))
+            state.exercise = state.exercise + 1
+            state.label = options.get("label") or m["arg"] or f"{state.chapter}-ex{state.exercise}"
+            level = _level(options, state.label, where)
+            if not state.final:
+                if state.label in state.plan:
+                    raise ValueError(f"{where}: two exercises labelled {state.label!r}")
+                state.plan[state.label] = Exercise(state.label, level)
+            parts.append(("text", [_heading(state.exercise, state.plan[state.label] if state.final else None)],
+                          state.label))
         elif what == "solution-start":
             state.label, state.in_solution = m["arg"] or state.label, True
-            parts.append(("solution", [], state.label))
+            if state.label not in state.plan:
+                raise ValueError(f"{where}: a solution of {state.label!r} without its exercise")
+            parts += [("start", [], state.label), ("solution", [], state.label)]
         elif what == "solution-end":
             state.in_solution = False
-            parts.append(("text", [], state.label))
-    return [(kind, "\n".join(text).strip("\n"), label) for kind, text, label in parts if "\n".join(text).strip()]
+            parts += [("end", [], state.label), ("text", [], state.label)]
+    return [(kind, "\n".join(text).strip("\n"), label) for kind, text, label in parts
+            if kind in ("start", "end") or "\n".join(text).strip()]
+
+
+def _rubric_items(text: str) -> list[tuple[str, str]]:
+    """Markdown split into ``("prose", text)`` and ``("rubric", body)``: a rubric is an admonition
+    ``{admonition}`` with the class ``rubric``, its body the list of what earns the points."""
+    items, prose, lines, i = [], [], text.split("\n"), 0
+    while i < len(lines):
+        d = myst.DIRECTIVE.match(lines[i])
+        if d and d["name"] == "admonition":
+            end = i + 1
+            while end < len(lines) and not myst.closing(lines[end], d["fence"]):
+                end += 1
+            options, body = myst.directive_options(lines[i + 1:end])
+            if "rubric" in str(options.get("class", "")).split():
+                if "\n".join(prose).strip():
+                    items.append(("prose", "\n".join(prose).strip("\n")))
+                items.append(("rubric", "\n".join(body).strip("\n")))
+                prose, i = [], end + 1
+                continue
+        prose.append(lines[i])
+        i += 1
+    if "\n".join(prose).strip():
+        items.append(("prose", "\n".join(prose).strip("\n")))
+    return items
+
+
+def _comment(text: str, indent: str = "") -> str:
+    return "\n".join(f"{indent}# {ln}".rstrip() for ln in text.split("\n"))
+
+
+def _with_notes(source: str, notes: str, first: bool) -> str:
+    """A solution cell's source with the instructor's notes as comments, at the start of its first
+    solution region (``first``) or at the end of its last one."""
+    lines = source.split("\n")
+    k = (next(i for i, ln in enumerate(lines) if ln.strip() == BEGIN) if first
+         else max(i for i, ln in enumerate(lines) if ln.strip() == END))
+    indent = re.match(r"\s*", lines[k])[0]
+    block = _comment("Notes of the book's solution:\n" + notes, indent).split("\n")
+    return "\n".join(lines[:k + 1] + block + lines[k + 1:] if first else lines[:k] + block + lines[k:])
+
+
+def _solution_cells(state: _State, label: str, items: list, ctx: myst.PageContext, where: str) -> list:
+    """The cells of one solution, from its items ``("prose", markdown)``, ``("rubric", markdown)``
+    and ``("code", source, metadata)`` in the order of the chapter (see the module's docstring)."""
+    ex = state.plan[label]
+    out, pending = [], []              # pending: markdown of the written part not yet closed
+    for item in items:
+        if item[0] == "prose":
+            pending.append(myst.plain(item[1], ctx).strip("\n"))
+        elif item[0] == "code" and ex.checks:
+            out.append(["code", item[1], item[2]])
+        elif item[0] == "code":        # no check: the code is part of the model answer
+            pending.append(f"```python\n{item[1]}\n```")
+        else:
+            out.append(["written", pending, myst.plain(item[1], ctx).strip("\n")])
+            pending = []
+    if pending and not ex.checks:      # what follows the last rubric belongs to its answer
+        last = [w for w in out if w[0] == "written"]
+        if last:
+            last[-1][1] += pending
+        else:
+            out.append(["written", pending, None])
+        pending = []
+    codes = [c for c in out if c[0] == "code"]
+    if ex.checks and not codes:
+        raise ValueError(f"{where}: the solution of {label!r} has a check but no code cell")
+    cells, n_written = [], sum(w[0] == "written" for w in out)
+    for entry in out:
+        if entry[0] == "code":
+            source = entry[1] if BEGIN in entry[1] else f"{BEGIN}\n{entry[1]}\n{END}"
+            cell = nbformat.v4.new_code_cell(source, metadata=copy.deepcopy(entry[2]))
+            cell.metadata["nbgrader"] = state.nbgrader(label, "code")
+            cells.append(cell)
+            continue
+        k = sum(c.metadata.get("nbgrader", {}).get("task", False) for c in cells) + 1
+        name = f"Written answer {k} of {n_written}" if n_written > 1 else "Written answer"
+        s = "s" if ex.level != 1 else ""
+        body = "\n\n".join(p for p in entry[1] if p.strip()) or "(see the rubric)"
+        rubric = f"**Rubric** ({ex.level} point{s})\n\n{entry[2]}" if entry[2] else "**Rubric**: none written."
+        task = nbformat.v4.new_markdown_cell(
+            f"**{name}** ({ex.level} point{s}): write it in the next cell.\n\n{MARK_BEGIN}\n\n"
+            f"**Model answer.**\n\n{body}\n\n{rubric}\n\n{MARK_END}")
+        task.metadata["nbgrader"] = state.nbgrader(label, "answer", ex.level)
+        cells += [task, nbformat.v4.new_markdown_cell(ANSWER_STUB)]
+    if pending:                        # prose that no rubric closes, in a code exercise: notes
+        notes = "\n\n".join(p for p in pending if p.strip())
+        after = [c for c in cells if c.cell_type == "code"]
+        last_written = max((i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("task")), default=-1)
+        later = [c for c in after if cells.index(c) > last_written]
+        target, first = (later[0], True) if later else (after[-1], False)
+        target.source = _with_notes(target.source, notes, first)
+    return cells
+
+
+def exercise_plan(md: Path | str) -> dict[str, Exercise]:
+    """The exercises of a chapter by label, in the order of the text: level, check cells, code
+    cells and rubrics of each (the first pass of :func:`instructor_notebook`)."""
+    md = Path(md)
+    state = _State(md.stem)
+    for number, cell in enumerate(jupytext.read(md).cells):
+        where = f"{md.name}, cell {number}"
+        if cell.cell_type == "markdown":
+            for kind, text, label in _split_markdown(cell.source, state, where):
+                if kind == "solution":
+                    state.plan[label].rubrics += sum(k == "rubric" for k, _ in _rubric_items(text))
+                elif kind == "text" and any(k == "rubric" for k, _ in _rubric_items(text)):
+                    raise ValueError(f"{where}: a rubric outside a solution (students would see it)")
+        elif cell.cell_type == "code":
+            source = cell.source.strip("\n")
+            check = source.split("\n", 1)[0].strip() == CHECK_LINE
+            fault = ("a check cell inside a solution" if state.in_solution and CHECK_LINE in source else
+                     "a check cell before the first exercise" if check and not state.exercise else
+                     "hidden tests outside a check cell" if HIDDEN_BEGIN in source and not check else
+                     "solution markers outside a solution" if BEGIN in source and not state.in_solution else None)
+            if fault:
+                raise ValueError(f"{where}: {fault}")
+            if state.in_solution:
+                state.plan[state.label].codes += 1
+            elif check:
+                state.plan[state.label].checks += 1
+    if state.in_solution:
+        raise ValueError(f"{md.name}: a solution-start without solution-end")
+    return dict(state.plan)
 
 
 def instructor_notebook(md: Path | str, glue: Mapping | None = None,
@@ -379,38 +365,41 @@ def instructor_notebook(md: Path | str, glue: Mapping | None = None,
     ``glue`` (:func:`chapter_glue`); ``None`` keeps the glue roles, which only uses that execute the
     code (:func:`verify`, the tests of the checks) may do."""
     md = Path(md)
+    plan = exercise_plan(md)
     src, index = jupytext.read(md), index or book_index(md.parent.parent)
-    ctx, state = _Context(md.stem, index, glue), _State(md.stem)
+    ctx, state = myst.PageContext(md.stem, index, glue), _State(md.stem, plan=plan, final=True)
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": src.metadata.get("kernelspec", {}), "language_info": {
         "name": "python"}, "dipnb": {"chapter": md.stem, "version": "instructor"}})
+    solution = None                      # the items of the solution being read
     for number, cell in enumerate(src.cells):
         where = f"{md.name}, cell {number}"
         meta = {k: copy.deepcopy(v) for k, v in cell.metadata.items() if k == "tags"}
         if cell.cell_type == "markdown":
             for kind, text, label in _split_markdown(cell.source, state, where):
-                new = nbformat.v4.new_markdown_cell(_plain(text, ctx).strip("\n"), metadata=copy.deepcopy(meta))
-                if kind == "solution":   # written answer: nbgrader "manually graded answer"
-                    new.metadata["nbgrader"] = state.nbgrader(label, "answer")
-                if new.source.strip():
-                    nb.cells.append(new)
+                if kind == "start":
+                    solution = []
+                elif kind == "solution":
+                    solution += _rubric_items(text)
+                elif kind == "end":
+                    nb.cells.extend(_solution_cells(state, label, solution, ctx, where))
+                    solution = None
+                else:
+                    new = nbformat.v4.new_markdown_cell(myst.plain(text, ctx).strip("\n"), metadata=copy.deepcopy(meta))
+                    if new.source.strip():
+                        nb.cells.append(new)
         elif cell.cell_type == "code":
             source = cell.source.strip("\n")
-            check = source.split("\n", 1)[0].strip() == CHECK_LINE
-            fault = ("a check cell inside a solution" if state.in_solution and CHECK_LINE in source else
-                     "a check cell before the first exercise" if check and not state.exercise else
-                     "hidden tests outside a check cell" if HIDDEN_BEGIN in source and not check else None)
-            if fault:
-                raise ValueError(f"{where}: {fault}")
-            new = nbformat.v4.new_code_cell(f"{BEGIN}\n{source}\n{END}" if state.in_solution else source, metadata=meta)
-            if state.in_solution or check:   # nbgrader's "autograded answer" or "autograder tests"
-                new.metadata["nbgrader"] = state.nbgrader(state.label, "code" if state.in_solution else "check")
+            if state.in_solution:
+                solution.append(("code", source, meta))
+                continue
+            new = nbformat.v4.new_code_cell(source, metadata=meta)
+            if source.split("\n", 1)[0].strip() == CHECK_LINE:   # nbgrader's "autograder tests"
+                new.metadata["nbgrader"] = state.nbgrader(state.label, "check", plan[state.label].level)
             nb.cells.append(new)
         else:
             nb.cells.append(nbformat.v4.new_raw_cell(cell.source, metadata=meta))
-    if state.in_solution:
-        raise ValueError(f"{md.name}: a solution-start without solution-end")
     if ctx.cites:                        # the works cited, numbered as in the text
-        refs = [f"{i}. {_reference_text(index.bib[k]) if k in index.bib else k}" for i, k in enumerate(ctx.cites, 1)]
+        refs = [f"{i}. {myst.reference_text(index.bib[k]) if k in index.bib else k}" for i, k in enumerate(ctx.cites, 1)]
         nb.cells.append(nbformat.v4.new_markdown_cell("### References\n\n" + "\n".join(refs)))
     for i, cell in enumerate(nb.cells):   # stable ids: regenerating gives the same files
         cell.id = f"cell-{i:03d}"
@@ -462,9 +451,11 @@ Verified.__doc__ = ("What :func:`verify` found for one chapter: its name, the fi
 
 def verify(md: Path | str, timeout: int = 300) -> Verified:
     """Execute a chapter's student notebook up to its first stub, which must raise
-    ``NotImplementedError`` (no cell before it may fail), then, in the same kernel (working
-    directory ``book/``), the instructor's cells from there: every solution and every check,
-    hidden tests included, must pass. Raises AssertionError or CellExecutionError otherwise."""
+    ``NotImplementedError`` (no cell before it may fail; a scaffolded stub, which only defines a
+    function, may leave the raise to the cells after it, up to the exercise's check), then, in the
+    same kernel (working directory ``book/``), the instructor's cells from there: every solution
+    and every check, hidden tests included, must pass. Raises AssertionError or
+    CellExecutionError otherwise."""
     md = Path(md)
     inst = instructor_notebook(md)
     stud = release(inst)
@@ -478,12 +469,19 @@ def verify(md: Path | str, timeout: int = 300) -> Verified:
         for i in (i for i in range(stop_at) if stud.cells[i].cell_type == "code"):
             client.execute_cell(stud.cells[i], i)
         if stop is not None:
-            try:
-                client.execute_cell(stud.cells[stop], stop)
-                raise AssertionError(f"{md.stem}: the first stub (cell {stop}) did not raise")
-            except CellExecutionError as err:
-                assert err.ename == "NotImplementedError", (
-                    f"{md.stem}: the first stub (cell {stop}) raised {err.ename}, not NotImplementedError")
+            last = next((i for i in range(stop, len(stud.cells)) if stud.cells[i].cell_type == "code"
+                         and stud.cells[i].source.startswith(CHECK_LINE)), stop)
+            for i in (i for i in range(stop, last + 1) if stud.cells[i].cell_type == "code"):
+                try:
+                    client.execute_cell(stud.cells[i], i)
+                except CellExecutionError as err:
+                    assert err.ename == "NotImplementedError", (
+                        f"{md.stem}: the first stub (cell {stop}) raised {err.ename} at cell {i}, "
+                        "not NotImplementedError")
+                    break
+            else:
+                raise AssertionError(f"{md.stem}: the first stub (cell {stop}) did not raise, "
+                                     "nor did its check")
             client.nb = inst
             for i in (i for i in range(stop, len(inst.cells)) if inst.cells[i].cell_type == "code"):
                 client.execute_cell(inst.cells[i], i)   # raises CellExecutionError on failure

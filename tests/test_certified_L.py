@@ -11,8 +11,9 @@ import torch
 
 import dipnb
 from dipnb._random import make_generator, offset_seed
+from dipnb.core.activations import get_activation
 from dipnb.core.network import State, TwoLayerDIP
-from dipnb.theory.bounds import certified_L, hessian_lower_bound, tangent_lambda_min
+from dipnb.theory.bounds import certified_L, certified_L_both, hessian_lower_bound, tangent_lambda_min
 
 
 def exact_hessian_norm(net, problem, state=None):
@@ -233,3 +234,129 @@ def test_jacobian_lipschitz_lower_is_attained_by_a_difference_of_jacobians():
     assert lo < float(jacobian_lipschitz(net, "W")[0]) < float(jacobian_lipschitz(net, "both", radius=1.0)[0])
     for layers in ("W", "both"):
         assert float(radius_R(net, layers)[0]) < float(radius_R_upper(net, layers)[0])
+
+
+# --- certified_L_both: both layers trained, on the ball B(theta_0, radius) ---------------------------
+
+def ball_points(net, problem, radius, points=20, seed=0):
+    """Each run repeated 1 + ``points`` times: theta_0, then points at distances radius * sqrt(i/points)
+    of it along random directions of (h, V) (h moves by ||u|| times the W step, so that
+    param_distance is the distance in theta = (V, W)). Returns (net, problem, states) batched."""
+    idx = [r for r in range(net.runs) for _ in range(points + 1)]
+    netr, pbr = net.subset(idx), problem.subset(idx)
+    s0 = netr.initial_state()
+    g = make_generator(seed)
+    dh = torch.randn(s0.h.shape, dtype=torch.float64, generator=g)
+    dV = torch.randn(s0.V.shape, dtype=torch.float64, generator=g)
+    t = torch.linspace(0, 1, points + 1, dtype=torch.float64).sqrt().repeat(net.runs)
+    scale = radius * t / torch.sqrt((dh ** 2).sum(1) + (dV ** 2).sum((1, 2)))
+    st = State(s0.h + (scale * netr.u_norm2.sqrt())[:, None] * dh, s0.V + scale[:, None, None] * dV)
+    assert (netr.param_distance(st) <= radius * (1 + 1e-12)).all()
+    return netr, pbr, st
+
+
+def sampled_both(net, problem, radius, points=20):
+    """The Hessian norm (both layers, power iteration) at theta_0 and ``points`` points of the ball, (R, 1 + points)."""
+    netr, pbr, st = ball_points(net, problem, radius, points)
+    return dipnb.hessian_norm(netr, pbr, st, layers="both").reshape(net.runs, points + 1)
+
+
+def L_both(parts, halve=None):
+    """L = G + lambda_+(c q, e rho_A) from the parts of certified_L_both, with one of them halved (a halved
+    residual enters through rho_A = min(..., ||A|| rho); q is kept, which can only make L larger)."""
+    p = {key: (v / 2 if key == halve else v) for key, v in parts.items()}
+    if halve == "residual":
+        p["adjoint_residual"] = torch.minimum(p["adjoint_residual"], p["A_norm"] * p["residual"])
+    x, w = p["cross_coef"] * p["adjoint_residual"], p["ww_coef"] * p["column_residual"]
+    second = p["second_order"] if halve == "second_order" else (w + torch.sqrt(w ** 2 + 4 * x ** 2)) / 2
+    return p["gauss_newton"] + second
+
+
+def one_neuron(h, v, y, act="sigmoid"):
+    """n = k = d = 1, u = 1, A = 1: g = v phi(h)."""
+    one = lambda x: torch.full((1, 1), x, dtype=torch.float64)                   # noqa: E731
+    net = TwoLayerDIP(one(1.0), one(h)[:, :, None], one(v)[:, :, None], act, 1.0)
+    return net, dipnb.Problem(dipnb.MatrixOperator(torch.eye(1, dtype=torch.float64)), one(y), one(0.0))
+
+
+def tight_cases():
+    """Where each part of the bound is nearly attained (within 0.3 % at radius 0.01): the Gauss-Newton
+    part (h = 0, A = I, y = g(theta_0): no residual, ||J|| as large as it gets), the VW cross part
+    (h = 0 where phi' = 1/4, tiny V, large y) and the WW part (h where |phi''| = 1/(6 sqrt 3), large V and y)."""
+    base = TwoLayerDIP.init(2, 3, 40, d=1, seed=3)
+    net = TwoLayerDIP(base.u, torch.zeros_like(base.W0), base.V0, base.activation, base.D)
+    gn = (net, dipnb.Problem(dipnb.MatrixOperator(torch.eye(3, dtype=torch.float64)), net.forward(),
+                             torch.zeros(2, 3, dtype=torch.float64)))
+    return {"gauss_newton": gn, "cross": one_neuron(0.0, 0.01, 1e4),
+            "ww": one_neuron(math.log(2 + math.sqrt(3)), -100.0, 1e5)}
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("n,m,k", [(3, 2, 8), (5, 5, 20)])
+def test_certified_L_both_above_the_hessian_on_the_ball(act, n, m, k):
+    assert get_activation(act).name == act
+    net = TwoLayerDIP.init(2, n, k, d=3, seed=n, activation=act)
+    pb = dipnb.Problem.make(dipnb.gaussian_operator(m, n, runs=2, seed=1), seed=2)
+    for radius in (0.0, 0.5, 2.0):
+        L = certified_L_both(net, pb, radius)["L"]
+        assert is_upper(L[:, None], sampled_both(net, pb, radius))
+
+
+def test_certified_L_both_grows_with_the_radius_and_must():
+    net, pb = small_case(runs=2)
+    radii = [0.0, 0.1, 1.0, 10.0, 100.0]
+    Ls = torch.stack([certified_L_both(net, pb, r)["L"] for r in radii])
+    assert (Ls[1:] > Ls[:-1]).all()
+    # per-run radii are accepted and are the same as one radius at a time
+    assert torch.allclose(certified_L_both(net, pb, torch.tensor([0.1, 10.0]))["L"], Ls[[1, 3], [0, 1]])
+    # the growth is needed: the bound at radius 0 is exceeded inside the ball of radius 1
+    one, pb1 = one_neuron(0.0, 1.0, 0.0)
+    pb1 = dipnb.Problem(pb1.A, one.forward(), pb1.noise)
+    H = sampled_both(one, pb1, 1.0)
+    assert not is_upper(certified_L_both(one, pb1, 0.0)["L"][:, None], H)
+    assert is_upper(certified_L_both(one, pb1, 1.0)["L"][:, None], H)
+
+
+@pytest.fixture(scope="module")
+def tight_samples():
+    """(parts of the bound, sampled Hessian norms) of each of :func:`tight_cases` at radius 0.01."""
+    out = {}
+    for name, (net, pb) in tight_cases().items():
+        out[name] = (dict(certified_L_both(net, pb, 0.01), A_norm=pb.A.norm.expand(net.runs)),
+                     sampled_both(net, pb, 0.01))
+    return out
+
+
+def test_certified_L_both_is_nearly_attained(tight_samples):
+    for parts, H in tight_samples.values():
+        assert torch.allclose(L_both(parts), parts["L"])
+        assert is_upper(parts["L"][:, None], H)
+        assert (H.max(1).values >= parts["L"] / 1.005).all()            # tight within 0.5 %
+
+
+@pytest.mark.parametrize("halve", ["gauss_newton", "second_order", "residual", "adjoint_residual", "column_residual",
+                                   "cross_coef", "ww_coef"])
+def test_certified_L_both_with_a_part_halved_is_rejected(halve, tight_samples):
+    failed = [name for name, (parts, H) in tight_samples.items() if not is_upper(L_both(parts, halve)[:, None], H)]
+    assert failed, f"halving {halve} is never caught"
+
+
+def test_certified_L_both_names_a_bad_radius_or_loss():
+    net, pb = small_case(runs=2)
+    for bad in (-1.0, math.nan, math.inf, torch.tensor([0.5, -0.1])):
+        with pytest.raises(ValueError, match="radius must be finite and >= 0"):
+            certified_L_both(net, pb, bad)
+    with pytest.raises(ValueError, match=r"radius must be a number or a tensor of shape \(2,\)"):
+        certified_L_both(net, pb, torch.ones(3))
+    with pytest.raises(ValueError, match="radius must be a finite number >= 0"):
+        certified_L_both(net, pb, "far")
+    for loss in ("kl", dipnb.PowerLoss(4)):
+        with pytest.raises(ValueError, match=r"½-MSE loss only, got loss .*accepted: 'mse'"):
+            certified_L_both(net, pb, 1.0, loss=loss)
+    with pytest.raises(ValueError, match="unknown loss 'l1'"):
+        certified_L_both(net, pb, 1.0, loss="l1")
+    relu = TwoLayerDIP(net.u, net.W0, net.V0, "relu", net.D)
+    with pytest.raises(ValueError, match="violates assumption A-3"):
+        certified_L_both(relu, pb, 1.0)
+    assert set(certified_L_both(net, pb, 1.0, loss=dipnb.HalfMSE())) >= {"L", "gauss_newton", "second_order",
+                                                                         "residual"}

@@ -155,7 +155,7 @@ def exercise_checks(nb) -> list[dict]:
             m = re.search(r"^### (Exercise \d+)", cell.source, flags=re.M)
             if m:
                 heading, prose, assigned = m.group(1), cell.source, []
-            elif heading and not meta.get("solution"):
+            elif heading and not meta.get("solution") and not meta.get("task"):   # not a model answer
                 prose += "\n" + cell.source
         elif cell.cell_type == "code" and meta.get("solution"):
             assigned += _assigned(cell.source)

@@ -13,7 +13,7 @@ IDS = ["mse", "power3", "power4", "kl"]
 
 def data(runs=5, m=6, seed=0):
     g = make_generator(seed)
-    y = torch.rand(runs, m, generator=g) * 3 + 0.5          # positive, as the KL loss needs
+    y = torch.rand(runs, m, generator=g) * 3 + 0.5          # positive, as the Kullback–Leibler loss needs
     return y, g
 
 

@@ -11,7 +11,9 @@ venv's ``bin`` first on PATH, as after ``source .venv/bin/activate``: nbgrader r
   ``generate_assignment``, three submissions collected and ``nbgrader autograde``-d: the
   solutions get every check's point, the release as handed out (stubs) none, and the solutions
   with one answer wrong lose the point of that answer's check only. The kernel runs in the
-  course directory, outside the repository and without ``results/``.
+  course directory, outside the repository and without ``results/``. Each check is worth its
+  exercise's level; each written answer is a manually graded task, which nbgrader leaves to the
+  grader and shows with its mark scheme (model answer and rubric) put back from the source.
 
 Cost: the chapter runs four times (once for its glued values, once per submission). Chapter
 02 is the cheapest chapter with two checks (about 10 s a run). Measured on the 2-core machine at
@@ -33,7 +35,7 @@ from dipnb import coursework as cw
 
 CHAPTER = cw.resolve_chapter("02")
 # the wrong answer: a value 10% off, in the solution of this exercise
-WRONG = ("ex-02-power-six", "\nq6 = 1.1 * q6")
+WRONG = ("ex-02-power-six", "\ntau_q6 = 1.1 * tau_q6")
 
 
 def nbgrader(course: Path, *args: str, timeout: int = 900) -> str:
@@ -111,6 +113,8 @@ def test_the_instructor_loop_with_nbgrader(tmp_path):
     nbgrader(course, "autograde", "ch", "--create", "--ExecutePreprocessor.timeout=600")
 
     from nbgrader.api import Gradebook
+    points = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in source.cells
+              if "points" in c.metadata.get("nbgrader", {})}
     checks = [c.metadata["nbgrader"]["grade_id"] for c in source.cells
               if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     assert len(checks) >= 2
@@ -118,12 +122,19 @@ def test_the_instructor_loop_with_nbgrader(tmp_path):
         scores = {who: {g.name: (g.auto_score, g.max_score) for g in
                         gb.find_submission_notebook(CHAPTER.stem, "ch", who).grades}
                   for who in ("solutions", "stubs", "wrong")}
-    for gid in checks:
-        assert scores["solutions"][gid] == (1.0, 1.0), (gid, scores["solutions"])
-        assert scores["stubs"][gid] == (0.0, 1.0), (gid, scores["stubs"])
+        # the grader sees each written answer's mark scheme: the task cell, put back from the source
+        graded = nbformat.read(course / "autograded" / "solutions" / "ch" / name, as_version=4)
+        tasks = [c.source for c in graded.cells if c.metadata.get("nbgrader", {}).get("task")]
+    for gid in checks:                                # a check is worth its exercise's level
+        full = points[gid]
+        assert scores["solutions"][gid] == (full, full), (gid, scores["solutions"])
+        assert scores["stubs"][gid] == (0.0, full), (gid, scores["stubs"])
         lost = gid == f"{WRONG[0]}-check"
-        assert scores["wrong"][gid] == ((0.0 if lost else 1.0), 1.0), (gid, scores["wrong"])
-    # the written answers are left to the instructor, except a stub left as handed out (0)
-    answers = [g for g in scores["solutions"] if g.endswith("-answer")]
-    assert answers and all(scores["solutions"][g][0] is None and scores["stubs"][g][0] == 0 for g in answers)
+        assert scores["wrong"][gid] == ((0.0 if lost else full), full), (gid, scores["wrong"])
+    assert len(set(points.values())) > 1              # levels differ: the points are weighted
+    # the written answers (manually graded tasks) are left to the instructor, with the rubric
+    answers = [g for g in points if g.endswith("-answer")]
+    assert answers and all(scores[who][g] == (None, points[g]) for g in answers for who in scores)
+    assert tasks and all(cw.MARK_BEGIN in t and "**Rubric**" in t for t in tasks)
+    assert not any("MARK SCHEME" in c.source for c in release.cells)
     print(f"nbgrader loop on {CHAPTER.stem}: {time.perf_counter() - t0:.1f} s")

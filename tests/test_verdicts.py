@@ -271,7 +271,7 @@ def test_fig3a_perfect_is_not_tested_while_the_psnr_still_rises_and_has_no_partl
     rows = {c.key: c for c in fig3a_comparison(res)}
     perfect = rows["fig3a.perfect"]
     assert perfect.verdict == NOT_TESTED and "still rising" in perfect.measured
-    assert {r.name: r.verdict for r in perfect.readings}["40 dB at T"] == DISAGREES
+    assert {r.name: r.verdict for r in perfect.readings}["40 dB at the last step"] == DISAGREES
     assert all("partly" not in c.agree for c in rows.values())
     flat = np.asarray(res["s0_psnr"], dtype=float).copy()
     flat[flat.size // 2:] = flat[-1]                            # no gain over the last doubling

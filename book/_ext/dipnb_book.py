@@ -16,6 +16,10 @@
   not find is looked up by importing it (from the module of the docstring that holds it, if it
   has no module) and resolved again at the object's home. What still fails is a broken
   reference, which ``-W`` makes an error.
+* Exercises: the option ``:class: difficulty-N`` of ``{exercise-start}`` shows the level after the
+  exercise's title (``static/dipnb_exercises.css``, on every page), and a scaffolded solution's
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines, which only nbgrader reads
+  (:mod:`dipnb.coursework`), are left out of the code the page shows.
 * The API page is generated: ``.. dipnb-modules:: dipnb.core`` documents the package and
   every public module under it (:func:`public_modules`), each object once, in the module that
   defines it, so that no public module can be left out of the page.
@@ -64,6 +68,30 @@ def _page_fixes(app, pagename, templatename, context, doctree):
             seen.add(key)
             unique.append(js)
     scripts[:] = unique
+
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")      # nbgrader's, as in dipnb.coursework
+
+
+def without_solution_markers(text: str) -> str:
+    """``text`` without the lines that are only an nbgrader solution marker."""
+    return "\n".join(line for line in text.split("\n") if line.strip() not in SOLUTION_MARKERS)
+
+
+def _hide_solution_markers(app, doctree):
+    from docutils import nodes
+
+    for block in doctree.findall(nodes.literal_block):
+        text = block.astext()
+        if any(marker in text for marker in SOLUTION_MARKERS):
+            shown = without_solution_markers(text)
+            block.rawsource = shown
+            block.children = []
+            block += nodes.Text(shown)
+
+
+def _static_folder(app, config):
+    config.html_static_path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "static"))
 
 
 def _home(target: str, module: str | None) -> str | None:
@@ -182,5 +210,8 @@ def setup(app):
     app.connect("html-page-context", _page_fixes, priority=900)
     app.connect("build-finished", _copy_bokeh)
     app.connect("missing-reference", _resolve_at_home)
+    app.connect("config-inited", _static_folder)
+    app.connect("doctree-read", _hide_solution_markers)
+    app.add_css_file("dipnb_exercises.css")
     app.add_directive("dipnb-modules", _modules_directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}

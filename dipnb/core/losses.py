@@ -120,7 +120,7 @@ class Loss:
         raise NotImplementedError
 
     def grad_ratio_bound(self, y: torch.Tensor, radius) -> torch.Tensor:
-        """:math:`L_{\\mathcal{L},0} = \\max_{v \\in B(0, r)} \\|\\nabla\\mathcal L_y(v)\\| / \\|v - y\\|`
+        """:math:`L_{\\mathcal{L},0} = \\max_{v \\in \\mathbb B(0, r)} \\|\\nabla\\mathcal L_y(v)\\| / \\|v - y\\|`
         (Corollary III.2), shape (R,)."""
         raise NotImplementedError
 
@@ -253,7 +253,7 @@ class KullbackLeibler(Loss):
             raise ValueError("KullbackLeibler.desingularizer needs y and the level r0 "
                              "(its psi depends on the sublevel set [L_y < r0])")
         if not (y > 0).all():
-            raise ValueError(f"the KL loss is strongly convex on sublevel sets only when y > 0; "
+            raise ValueError(f"the Kullback–Leibler loss is strongly convex on sublevel sets only when y > 0; "
                              f"got min(y) = {float(y.min()):g}")
         mu = self.mu(y, r0)
         return Desingularizer(c=torch.sqrt(2 / mu), alpha=0.5)

@@ -9,9 +9,9 @@ independent network with its own ``u``, ``W0`` and ``V0``.
 The reduction used throughout
 -----------------------------
 The loss depends on ``W`` only through ``h = W u``. Its gradient in ``W`` is
-therefore rank one, :math:`\\nabla_W = a u^T` with :math:`a = \\nabla_h`, and
+therefore rank one, :math:`\\nabla_W = (\\nabla_h) u^T`, and
 a gradient step on ``W`` with step :math:`\\gamma` moves ``h`` by
-:math:`-\\gamma\\|u\\|^2 a`. Gradient descent (2) on :math:`\\theta=(V, W)` is
+:math:`-\\gamma\\|u\\|^2 \\nabla_h`. Gradient descent (2) on :math:`\\theta=(V, W)` is
 thus exactly gradient descent on the state ``(h, V)``, at a cost of O(nk)
 per step instead of O(kd); ``W`` is recovered as
 :math:`W_\\tau = W_0 + (h_\\tau - h_0) u^T / \\|u\\|^2` and

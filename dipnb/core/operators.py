@@ -190,8 +190,8 @@ def well_conditioned_operator(n: int, runs: int = 1, smin: float = 1.0, smax: fl
                               seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu",
                               m: int | None = None) -> MatrixOperator:
     """The paper's well-conditioned operator of Fig 3b and 4:
-    :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, r))\\,V^T`,
-    ``r = min(m, n)``, with U (m×r) and V (n×r) Haar-random orthonormal columns;
+    :math:`A = Q_1\\,\\mathrm{diag}(\\mathrm{linspace}(s_{\\min}, s_{\\max}, r))\\,Q_2^T`,
+    ``r = min(m, n)``, with :math:`Q_1` (m×r) and :math:`Q_2` (n×r) Haar-random orthonormal columns;
     :math:`\\sigma_A = s_{\\min}`, :math:`\\|A\\| = s_{\\max}`.
 
     ``m`` defaults to ``n`` (the paper's square case). For ``m > n`` the operator is
@@ -215,13 +215,13 @@ BOUNDARIES = ("zero", "reflect", "circular")
 
 #: Where a sampled Gaussian kernel is cut, in standard deviations: the field's standard rule
 #: (``scipy.ndimage.gaussian_filter``'s default ``truncate=4.0``; deepinv's ``gaussian_blur``
-#: gives the same 9 taps at σ = 1).
+#: gives the same 9 taps at ``sigma`` = 1).
 GAUSSIAN_TRUNCATE = 4.0
 
 
 def gaussian_radius(sigma: float = 1.0, truncate: float = GAUSSIAN_TRUNCATE) -> int:
     """The radius of a sampled Gaussian kernel by scipy's rule, ``int(truncate * sigma + 0.5)``:
-    4 at σ = 1, a 9-tap kernel (``scipy.ndimage.gaussian_filter1d``, whose default boundary
+    4 at ``sigma`` = 1, a 9-tap kernel (``scipy.ndimage.gaussian_filter1d``, whose default boundary
     ``mode="reflect"`` is this module's ``"reflect"``)."""
     check_positive("sigma", sigma)
     check_positive("truncate", truncate)
@@ -232,9 +232,9 @@ def blur_matrix_1d(size: int, sigma: float = 1.0, radius: int | None = None,
                    boundary: str = "reflect", dtype=DEFAULT_DTYPE, device="cpu") -> torch.Tensor:
     """The ``size``×``size`` matrix of a 1-D Gaussian blur.
 
-    The kernel is :math:`w_j \\propto e^{-j^2/(2\\sigma^2)}`, :math:`|j| \\le` ``radius``,
+    The kernel is :math:`w_j \\propto e^{-j^2/(2\\,\\mathrm{sigma}^2)}`, :math:`|j| \\le` ``radius``,
     normalised to sum 1; ``radius`` defaults to :func:`gaussian_radius` (scipy's rule,
-    truncated at 4σ).
+    truncated at 4 ``sigma``).
     ``boundary``: ``"zero"`` (pixels outside are 0), ``"reflect"`` (half-sample
     symmetric, ``d c b a | a b c d``), or ``"circular"`` (periodic).
     """
@@ -265,21 +265,23 @@ def blur_matrix_1d(size: int, sigma: float = 1.0, radius: int | None = None,
 class GaussianBlur(LinearOperator):
     """2-D Gaussian blur of an image of ``shape`` = (H, W), flattened row-major (n = m = H W).
 
-    The kernel is separable, so :math:`A = B_H \\otimes B_W` with 1-D blur
-    matrices from :func:`blur_matrix_1d`, applied as :math:`X \\mapsto B_H X B_W^T`.
-    Its singular values are the products :math:`\\sigma_i(B_H)\\sigma_j(B_W)`, so
+    The kernel is separable, so :math:`A = A_1 \\otimes A_2` with 1-D blur
+    matrices from :func:`blur_matrix_1d` (attributes ``BH`` and ``BW``, along the height and
+    the width), applied as :math:`X \\mapsto A_1 X A_2^T`.
+    Its singular values are the products :math:`\\sigma_i(A_1)\\sigma_j(A_2)`, so
     :math:`\\sigma_A` and :math:`\\|A\\|` are exact and cheap even for 64×64 images.
     The default ``radius`` is the field's standard sampling, :func:`gaussian_radius` (scipy's
-    ``truncate=4``: 9×9 at σ = 1), with scipy's default ``"reflect"`` boundary. The kernel size
+    ``truncate=4``: 9×9 at ``sigma`` = 1), with scipy's default ``"reflect"`` boundary. The kernel size
     (``2 radius + 1``) and the boundary change :math:`\\sigma_A` by an order of magnitude:
-    print :attr:`~dipnb.core.operators.LinearOperator.sigma_min` for the choice you make. For a 64×64 image and σ = 1
+    print :attr:`~dipnb.core.operators.LinearOperator.sigma_min` for the choice you make. For a 64×64 image and ``sigma`` = 1
     (``tests/test_operators.py`` checks these ranges):
 
     * 9×9 kernel (the default) and 7×7: about 2.0e-4 to 2.1e-4 for every boundary;
     * 5×5 kernel: about 5.4e-4 for every boundary;
     * 3×3 kernel: 1.5e-5 (reflect), 1.5e-5 (circular), 4.4e-5 (zero). Its taps [0.274,
-      0.452, 0.274] have the response 0.452 + 0.548 cos ω, which vanishes at ω = 2.54; on 64
-      points with a reflecting boundary the frequency πj/64 nearest it (j = 52, ω = 2.55) has a
+      0.452, 0.274] have the response 0.452 + 0.548 cos(frequency), which vanishes at the
+      frequency 2.54 rad/sample; on 64 points with a reflecting boundary the frequency πj/64
+      nearest it (j = 52, frequency 2.55) has a
       response of 0.0039 in absolute value, and σ_A = 0.0039². The 3×3 kernel is nearly singular at one frequency,
       not smoothly ill-conditioned as a Gaussian blur is.
 
@@ -378,7 +380,7 @@ def spectrum_operator(m: int, n: int, kappa: float = 2.0, runs: int = 1, smin: f
                       seed: int = 0, dtype=DEFAULT_DTYPE, device="cpu") -> MatrixOperator:
     """An m×n operator with prescribed singular values, for scaling studies.
 
-    :math:`A = U_{:, :r}\\,\\mathrm{diag}(s)\\,V_{:, :r}^T` with U, V Haar-random orthogonal
+    :math:`A = Q_{1, :r}\\,\\mathrm{diag}(s)\\,Q_{2, :r}^T` with :math:`Q_1`, :math:`Q_2` Haar-random orthogonal
     (m×m and n×n), :math:`r = \\min(m, n)` and
     :math:`s = \\mathrm{linspace}(s_{\\min}\\kappa, s_{\\min}, r)`: so
     :math:`\\sigma_A = s_{\\min}` and :math:`\\kappa(A) = \\kappa` whatever m and n.
@@ -405,7 +407,7 @@ def blur_operator(size: int = 64, kernel: int | None = None, boundary: str = "re
                   dtype=DEFAULT_DTYPE, device="cpu") -> GaussianBlur:
     """The Gaussian blur of Fig 3a (standard deviation ``sigma`` = 1) on ``size``×``size`` images,
     with a ``kernel``×``kernel`` kernel (odd; default: the standard sampling of
-    :func:`gaussian_radius`, 9×9 at σ = 1) and the given boundary handling."""
+    :func:`gaussian_radius`, 9×9 at ``sigma`` = 1) and the given boundary handling."""
     kernel = 2 * gaussian_radius(sigma) + 1 if kernel is None else check_int("kernel", kernel, low=1)
     if kernel % 2 == 0:
         raise ValueError(f"kernel must be odd (2 radius + 1), got {kernel}")

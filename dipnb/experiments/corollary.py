@@ -92,7 +92,7 @@ def condition4_sweep(problems: Sequence[Problem], ks: Sequence[int], seed: int =
 
     Returns
     -------
-    dict with ``ks`` (K,), ``n``, ``ms`` (P,), ``ratio`` (P, K, R) the :math:`q = R'/R`
+    dict with ``ks`` (K,), ``n``, ``ms`` (P,), ``ratio`` (P, K, R) the :math:`\\zeta = R'/R`
     of :func:`dipnb.theory.corollary.condition4_ratio` at :math:`\\nu_1 = 1`, ``residual`` (P, K, R)
     :math:`\\|y_0 - y\\|`, ``sigma0`` (K, R), ``M`` (K, R) :math:`\\max_j\\|v_j\\|`,
     ``sigma_A`` and ``A_norm`` (P, R).

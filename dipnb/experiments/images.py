@@ -5,8 +5,8 @@ seen as vectors of :math:`[0, 255]^{4096}`, with width :math:`k = 10^4`:
 
 * **Fig 3a**: A is a Gaussian blur of standard deviation 1 (n = m), no noise or
   additive white Gaussian noise (AWGN) of standard deviation 2.5;
-* **Fig 3b / Fig 4**: :math:`A = U\\,\\mathrm{diag}(\\mathrm{linspace}(1, 2, n))\\,V^T` with
-  U, V random orthogonal, AWGN of standard deviation 50; reconstructions along
+* **Fig 3b / Fig 4**: :math:`A = Q_1\\,\\mathrm{diag}(\\mathrm{linspace}(1, 2, n))\\,Q_2^T` with
+  :math:`Q_1`, :math:`Q_2` random orthogonal, AWGN of standard deviation 50; reconstructions along
   training (3b) and the error :math:`\\|x_\\tau - \\bar x\\|` against τ with bound (8) (4).
 
 Beyond the paper, :func:`dipnb.analysis.discrepancy_stop` is an early-stopping rule that needs no
@@ -22,7 +22,7 @@ Choices the paper leaves open, made here and stated in the chapters:
   :math:`\\gamma = \\text{gamma\\_L}/L_0`, :math:`L_0` the Hessian norm at θ0
   (:func:`dipnb.hessian_norm`);
 * Gaussian blur: the Gaussian of std 1 sampled by the field's standard rule (scipy's
-  ``gaussian_filter``, truncated at 4σ: a 9×9 kernel, reflecting boundary),
+  ``gaussian_filter``, truncated at 4 standard deviations: a 9×9 kernel, reflecting boundary),
   :math:`\\sigma_A \\approx 2.1\\cdot10^{-4}`; the 3×3 kernel, which gives the paper's
   :math:`\\sigma_A \\sim 10^{-5}` through a near-zero of its response at one frequency, is the
   ``paper-long-3x3`` sensitivity preset (:class:`dipnb.GaussianBlur` lists the others).

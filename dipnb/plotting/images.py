@@ -73,8 +73,8 @@ def _time_axis(ax, omega: float):
 
 
 def plot_fig3a(res: dict):
-    """The paper's Fig 3a: one row per noise level; image space (x̄, x_T) and observation
-    space (y, A x_T), each titled with its PSNR (image space against x̄, observation space
+    """The paper's Fig 3a: one row per noise level; image space (x̄, x_τ at the last step τ) and
+    observation space (y, A x_τ), each titled with its PSNR (image space against x̄, observation space
     against the noiseless observation ȳ = A x̄). A noiseless observation is titled
     "exact: y = ȳ": its PSNR against ȳ would only measure round-off (it printed 159.3 dB)."""
     x_bar, y_bar = res["x_bar"], res["y_bar"]
@@ -85,8 +85,8 @@ def plot_fig3a(res: dict):
         y, x, Ax = res[f"s{i}_y"], res[f"s{i}_x_final"], res[f"s{i}_Ax_final"]
         imgs += [x_bar, x, y, Ax]
         obs = f"{psnr(y, y_bar):.1f} dB vs ȳ" if s > 0 else "exact: y = ȳ"
-        titles += ["ground truth x̄", f"x_T, T = {T}\n{psnr(x, x_bar):.1f} dB",
-                   f"y (σ = {s:g})\n{obs}", f"A x_T\n{psnr(Ax, y_bar):.1f} dB vs ȳ"]
+        titles += ["ground truth x̄", f"x_τ, τ = {T}\n{psnr(x, x_bar):.1f} dB",
+                   f"y (σ = {s:g})\n{obs}", f"A x_τ\n{psnr(Ax, y_bar):.1f} dB vs ȳ"]
     fig = plot_image_grid(imgs, titles, ncols=4, size=2.0)
     fig.suptitle("image space (left two), observation space (right two); one row per σ; PSNR",
                  fontsize=TITLE_SIZE, y=1.02)

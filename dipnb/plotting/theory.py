@@ -153,7 +153,7 @@ def plot_rate_vs_descent(curves: dict, axes=None, tol: float | None = None):
 
 
 def plot_kl_levels(r0s, mu, hess_min, axes=None):
-    """The KL (Poisson) loss: its strong-convexity modulus :math:`\\mu(r_0) = \\min_i y_i/v_{\\max,i}^2`
+    """The Kullback–Leibler (Poisson) loss: its strong-convexity modulus :math:`\\mu(r_0) = \\min_i y_i/v_{\\max,i}^2`
     on :math:`[\\mathcal L_y < r_0]` and the smallest Hessian eigenvalue :math:`\\min_i y_i/v_i^2`
     seen on samples of the set, against :math:`r_0`; one line per run (arrays of shape (N, R))."""
     fig, (ax,) = axes_grid(axes, 1)
@@ -163,7 +163,8 @@ def plot_kl_levels(r0s, mu, hess_min, axes=None):
         line, = ax.plot(r0s, mu[:, r], lw=1.5, label=r"$\mu(r_0)$" if r == 0 else None)
         ax.plot(r0s, hess_min[:, r], "o", ms=3, color=line.get_color(),
                 label=r"min Hessian eigenvalue on samples" if r == 0 else None)
-    ax.set(xscale="log", yscale="log", xlabel=r"level $r_0$", title="KL loss: strong convexity on $[f < r_0]$")
+    ax.set(xscale="log", yscale="log", xlabel=r"level $r_0$",
+           title="Kullback–Leibler loss: strong convexity on $[f < r_0]$")
     ax.legend(fontsize=8)
     return fig
 

@@ -108,7 +108,7 @@ class Reading:
     Attributes
     ----------
     name : str
-        The reading, e.g. ``"first failure"``, ``"half the runs"``, ``"40 dB at T"``.
+        The reading, e.g. ``"first failure"``, ``"half the runs"``, ``"40 dB at the last step"``.
     verdict : str
         One of :data:`VERDICTS`: the verdict the claim gets under this reading.
     measured : str

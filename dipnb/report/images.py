@@ -26,7 +26,7 @@ def image_setting_gaps(res: dict) -> list[str]:
     steps = int(res["steps"])
     omega = float(res.get("omega", math.nan))
     if steps < MIN_STEPS:
-        gaps.append(f"{steps} steps (< {MIN_STEPS}); omega * T = {omega * steps:.3g}")
+        gaps.append(f"{steps} steps (< {MIN_STEPS}); omega * steps = {omega * steps:.3g}")
     rule = str(res.get("step_rule", "1/L0"))
     if rule == "1/L0":
         gaps.append(f"gamma = 1/L0 (omega = {omega:.3g}), far below the step the late phase tolerates")
@@ -110,12 +110,12 @@ def _fig3a_rows(res: dict) -> dict:
     limit = AGREES if p0 >= 40 and gain > -RISING_DB else (NOT_TESTED if rising else DISAGREES)
     rows = {"fig3a.perfect": (
         "noiseless: the original image is perfectly recovered",
-        f"PSNR(x_T, x̄) = {p0:.1f} dB after T = {T0} steps, {p_half:.1f} dB at T/2 (+{gain:.2f} dB over the last "
+        f"PSNR(x_τ, x̄) = {p0:.1f} dB at the last step τ = {T0}, {p_half:.1f} dB at half of it (+{gain:.2f} dB over the last "
         f"doubling: " + ("still rising" + (f"; 40 dB near {to40:.1e} steps at this rate" if math.isfinite(to40)
                                            else "") if rising else "flat") + "); "
         f"RMSE {255 * 10 ** (-p0 / 20):.1f} grey levels; Landweber at the same ω: {p_lw:.1f} dB "
         f"(blurred observation: {p_obs:.1f} dB)",
-        {"the theorem's limit": limit, "40 dB at T": AGREES if p0 >= 40 else DISAGREES},
+        {"the theorem's limit": limit, "40 dB at the last step": AGREES if p0 >= 40 else DISAGREES},
         {"psnr_observation": p_obs, "psnr_landweber": p_lw, "psnr_half": p_half, "gain_last_doubling": gain,
          "steps_noiseless": T0, "steps_to_40dB": to40, "rising": rising})}
     if sig[i1] > 0:
@@ -123,7 +123,7 @@ def _fig3a_rows(res: dict) -> dict:
         p0T = float(ps0[min(T, T0)])                         # the noiseless run at the noisy run's budget
         rows["fig3a.degraded"] = (
             f"noise std {sig[i1]:g}: degraded reconstruction in image space",
-            f"PSNR(x_T, x̄) = {p1:.1f} dB at T = {T}, {p0T - p1:.1f} dB below the noiseless run at the same T; "
+            f"PSNR(x_τ, x̄) = {p1:.1f} dB at the last step τ = {T}, {p0T - p1:.1f} dB below the noiseless run at the same τ; "
             f"best along the run {float(np.max(res[f's{i1}_psnr'])):.1f} dB at τ = {int(res[f's{i1}_best_step'])}",
             {"1 dB below": AGREES if p0T - p1 >= 1 else DISAGREES}, {"psnr_noisy": p1, "drop": p0T - p1})
         y = np.asarray(res[f"s{i1}_y"], dtype=np.float64)
@@ -131,16 +131,16 @@ def _fig3a_rows(res: dict) -> dict:
         rn, en = float(np.linalg.norm(Ax - y)), float(res[f"s{i1}_noise_norm"])
         rows["fig3a.observation"] = (
             "… though the reconstruction is very good in observation space",
-            f"‖Ax_T − y‖ = {rn:.1f} vs ‖ε‖ = {en:.1f}; PSNR(Ax_T, y) = {float(psnr(Ax, y)):.1f} dB, "
-            f"PSNR(Ax_T, ȳ) = {float(psnr(Ax, y_bar)):.1f} dB",
+            f"at the last step τ, ‖Ax_τ − y‖ = {rn:.1f} vs ‖ε‖ = {en:.1f}; PSNR(Ax_τ, y) = {float(psnr(Ax, y)):.1f} dB, "
+            f"PSNR(Ax_τ, ȳ) = {float(psnr(Ax, y_bar)):.1f} dB",
             {"below the noise": AGREES if rn <= en else DISAGREES}, {"noise_norm": en, "residual": rn})
         lw = np.asarray(res[f"s{i1}_lw_noise"])
         xn = float(np.linalg.norm(x_bar))
         rows["fig3a.amplified"] = (
             "σ_min(A) tiny ⇒ the noise is greatly amplified; early stopping is needed",
             f"noise part of the Landweber error (the linear model of the network): ‖A⁻¹ε‖ = {lw[-1]:.3g} at "
-            f"τ = ∞ vs ‖x̄‖ = {xn:.3g}; the network run is at ‖x_T − x̄‖ = {float(res[f's{i1}_error'][-1]):.3g} "
-            f"at T = {T}", {"the linear model": AGREES if lw[-1] > xn else DISAGREES},
+            f"τ = ∞ vs ‖x̄‖ = {xn:.3g}; the network run is at ‖x_τ − x̄‖ = {float(res[f's{i1}_error'][-1]):.3g} "
+            f"at τ = {T}", {"the linear model": AGREES if lw[-1] > xn else DISAGREES},
             {"landweber_noise_inf": float(lw[-1])})
         worst = 255.0 * math.sqrt(n_pix)                    # the largest error of any image in [0, 255]^n
         term = en / sA
@@ -167,8 +167,8 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
       grey levels, 1% of the range) without getting worse; below that, "not tested (budget)" while it
       still gains :data:`RISING_DB` dB or more over the last doubling of the budget, and
       disagrees once it has stopped rising; beside it, 40 dB at our budget;
-    * "degraded with noise": the noisy PSNR is >= 1 dB below the noiseless one at the same T;
-    * "very good in observation space": :math:`\\|Ax_T - y\\| \\le \\|\\varepsilon\\|`;
+    * "degraded with noise": the noisy PSNR is >= 1 dB below the noiseless one at the same step;
+    * "very good in observation space": :math:`\\|Ax_\\tau - y\\| \\le \\|\\varepsilon\\|` at the last step;
     * "noise greatly amplified": the Landweber model's noise error at τ = ∞,
       :math:`\\|A^{-1}\\varepsilon\\|`, exceeds :math:`\\|\\bar x\\|`; "predicted by (8)": (8)'s noise
       term exceeds the largest possible error :math:`255\\sqrt n` (a vacuous bound predicts nothing).
@@ -187,8 +187,8 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
     T_head = per[head]["fig3a.perfect"][3]["steps_noiseless"]
     for name, rows in per.items():
         vals = rows["fig3a.perfect"][3]
-        if name != head and vals["steps_noiseless"] < T_head and rows["fig3a.perfect"][2]["40 dB at T"] == DISAGREES:
-            rows["fig3a.perfect"][2]["40 dB at T"] = NOT_TESTED
+        if name != head and vals["steps_noiseless"] < T_head and rows["fig3a.perfect"][2]["40 dB at the last step"] == DISAGREES:
+            rows["fig3a.perfect"][2]["40 dB at the last step"] = NOT_TESTED
     gaps = {name: image_setting_gaps(r) for name, r in runs.items()}
     claims = []
     sA, by_k = float(res["sigma_A"]), _sigma_by_kernel(res)
@@ -200,8 +200,8 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
     c = _claim("fig3a.sigma_A", "σ_min(A) ~ 1e-5 (Gaussian blur, std 1)",
                f"σ_A = {sA:.2g} ({head}, {res['boundary']} boundary); other kernels: "
                + ", ".join(f"{ks}×{ks}: {s:.2g}" for ks, s in by_k.items() if ks != int(res["kernel"]))
-               + "; the 3×3 kernel's 1.5e-5 comes from a near-zero of its response 0.452 + 0.548 cos ω at "
-                 "ω = 2.54, next to the grid frequency 52π/64",
+               + "; the 3×3 kernel's 1.5e-5 comes from a near-zero of its response 0.452 + 0.548 cos(frequency) "
+                 "at the frequency 2.54, next to the grid frequency 52π/64",
                "", value=sA, status="numerical", setting=f"{res['kernel']}x{res['kernel']} kernel, "
                                                          f"{res['boundary']} boundary")
     claims.append(settle(c, readings, "the paper says 'a Gaussian kernel of standard deviation 1'; the "
@@ -311,8 +311,8 @@ def fig3b_comparison(res: dict, bound_run: dict | None = None, audit: dict | Non
     tail = err[int(0.9 * T):]
     stable = float(np.ptp(tail) / err[-1]) if tail.size else 0.0
     rows = [_claim("fig3b.better", "the reconstruction gets better after a few iterations, then converges",
-             f"PSNR {ps[0]:.1f} dB at τ = 0, best {ps[tb]:.1f} dB at τ = {tb}, {ps[-1]:.1f} dB at T = {T} "
-             f"(least squares A⁻¹y: ‖A⁻¹y − x̄‖ = {float(res['ls_error']):.4g}, final ‖x_T − x̄‖ = {err[-1]:.4g})",
+             f"PSNR {ps[0]:.1f} dB at τ = 0, best {ps[tb]:.1f} dB at τ = {tb}, {ps[-1]:.1f} dB at τ = {T} "
+             f"(least squares A⁻¹y: ‖A⁻¹y − x̄‖ = {float(res['ls_error']):.4g}, final ‖x_τ − x̄‖ = {err[-1]:.4g})",
              _yes(ps[tb] >= ps[0] + 3), value=float(ps[tb])),
             _claim("fig4.minimum", "Fig 4: the error decreases until τ ≈ 10",
              f"minimum at τ* = {tb} with {step} (ωτ* = {float(res['omega']) * tb:.2g}, "

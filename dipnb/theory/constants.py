@@ -20,7 +20,8 @@ __all__ = ["jacobian_lipschitz", "radius_R", "radius_R_closed_form", "nu_constan
 
 
 def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torch.Tensor:
-    """An upper bound on :math:`\\mathrm{Lip}_{B(\\theta_0, r)}(\\mathcal J_g)`, shape (R,).
+    """An upper bound on the Lipschitz constant of :math:`\\mathcal J_g` on the ball of radius ``radius``
+    around :math:`\\theta_0`, shape (R,).
 
     With :math:`M = \\max_j \\|v_{0,j}\\|` (column norms of :math:`V_0`,
     :math:`\\le D\\sqrt n` by A-8) and B the constant of A-3:
@@ -29,8 +30,8 @@ def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torc
       so :math:`\\|\\mathcal J_g(W) - \\mathcal J_g(W')\\| \\le B M\\|u\\|^2 \\|W-W'\\|_F/\\sqrt k`:
       a global constant, ``radius`` is ignored;
     * ``"V"``: :math:`\\mathcal J_g` does not depend on V: 0;
-    * ``"both"``: on the ball of radius :math:`r`,
-      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + r)\\big)`.
+    * ``"both"``: on the ball of radius ``radius``,
+      :math:`\\frac{B\\|u\\|}{\\sqrt k}\\big(2 + \\|u\\|(M + \\mathrm{radius})\\big)`.
     """
     check_layers(layers)
     act = net.activation
@@ -48,17 +49,17 @@ def jacobian_lipschitz(net: TwoLayerDIP, layers: str = "W", radius=None) -> torc
 
 
 def radius_R_closed_form(sigma0, B: float, M, u_norm2, k: int, layers: str = "W"):
-    """R of (5), :math:`R = \\sigma_0 / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`, in closed form
+    """R of (5), :math:`R = \\sigma_0 / (2\\,\\mathrm{Lip}_{\\mathbb B(\\theta_0,R)}(\\mathcal J_g))`, in closed form
     from the Lipschitz bounds of :func:`jacobian_lipschitz`: the one formula of R that
     :func:`radius_R` (from a network) and :func:`dipnb.theory.corollary.ratio_from_statistics`
     (from the sums of a sweep) both evaluate.
 
     * ``"W"``: :math:`\\mathrm{Lip} = BM\\|u\\|^2/\\sqrt k`, so :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`;
     * ``"both"``: :math:`\\mathrm{Lip} = B\\|u\\|(2 + \\|u\\|(M + R))/\\sqrt k` grows with the radius,
-      and R is the positive root of :math:`aR^2 + bR - \\sigma_0 = 0`,
-      :math:`a = 2B\\|u\\|^2/\\sqrt k`, :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`, computed as
-      :math:`R = 2\\sigma_0/(b + \\sqrt{b^2 + 4a\\sigma_0})` (no cancellation when
-      :math:`b^2 \\gg 4a\\sigma_0`);
+      and R is the positive root of
+      :math:`\\frac{2B\\|u\\|}{\\sqrt k}\\big(\\|u\\|R^2 + (2 + \\|u\\|M)R\\big) = \\sigma_0`, computed as
+      :math:`R = 2\\sigma_0/(\\text{lin} + \\sqrt{\\text{lin}^2 + 4\\,\\text{quad}\\,\\sigma_0})` with lin and
+      quad the coefficients of R and :math:`R^2` (no cancellation when the linear one dominates);
     * ``"V"``: the model is linear in V, :math:`R = +\\infty`.
 
     Parameters
@@ -89,13 +90,12 @@ def radius_R_closed_form(sigma0, B: float, M, u_norm2, k: int, layers: str = "W"
 
 def radius_R(net: TwoLayerDIP, layers: str = "W", sigma0: torch.Tensor | None = None) -> torch.Tensor:
     """The radius ``R`` of (5):
-    :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g))`.
+    :math:`R = \\sigma_{\\min}(\\mathcal J_g(0)) / (2\\,\\mathrm{Lip}_{\\mathbb B(\\theta_0,R)}(\\mathcal J_g))`.
 
     With the bounds of :func:`jacobian_lipschitz` (:func:`radius_R_closed_form`): ``"W"`` gives
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`; ``"V"`` gives :math:`R = +\\infty`
     (the model is linear in V); ``"both"`` gives the positive root of
-    :math:`aR^2 + bR - \\sigma_0 = 0`, :math:`a = 2B\\|u\\|^2/\\sqrt k`,
-    :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`.
+    :math:`\\frac{2B\\|u\\|}{\\sqrt k}\\big(\\|u\\|R^2 + (2 + \\|u\\|M)R\\big) = \\sigma_0`.
     """
     check_layers(layers)
     s0 = net.sigma_min_jacobian(layers=layers) if sigma0 is None else sigma0
@@ -141,7 +141,7 @@ def nu_profile(gammaL=None, L: float = 1.0) -> dict:
     """:math:`\\nu_1` and :math:`\\nu_2` of Theorem III.1 on a grid of :math:`\\gamma L`.
 
     :math:`\\nu_1` depends on γ and L through :math:`\\gamma L` only, and
-    :math:`\\nu_2 = L\\,f(\\gamma L)` with :math:`f(x) = (1+x)^2/(x - x^2/2)`; the
+    so does :math:`\\nu_2/L = (1+\\gamma L)^2/(\\gamma L - (\\gamma L)^2/2)`; the
     minimiser of :math:`\\nu_2` over γ is found numerically (bounded Brent search on
     :math:`]0, 2/L[`), for comparison with the paper's claim :math:`\\gamma = 1/(2L)`,
     :math:`\\nu_2 = 6L`.

@@ -12,9 +12,9 @@ and B the constant of A-3, eq. (5) gives
 
 with :math:`\\psi(\\mathcal L_y(y_0)) = \\|y_0 - y\\|` for the ½-MSE. Everything
 in (4) is proportional to :math:`\\nu_1`: this module computes the ratio
-:math:`q = R'/R` at :math:`\\nu_1 = 1` (the gradient-flow limit
+:math:`\\zeta = R'/R` at :math:`\\nu_1 = 1` (the gradient-flow limit
 :math:`\\gamma \\to 0`), and (4) holds for a step with constant :math:`\\nu_1`
-iff :math:`\\nu_1 q < 1` (e.g. :math:`\\nu_1 = 2` at :math:`\\gamma = 1/(2L)`,
+iff :math:`\\nu_1 \\zeta < 1` (e.g. :math:`\\nu_1 = 2` at :math:`\\gamma = 1/(2L)`,
 :math:`\\nu_1 = 4` at :math:`\\gamma = 1/L`). No ``L`` has to be computed.
 
 The statistics of the initialisation that (4) needs are sums over the ``k``
@@ -51,12 +51,13 @@ def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float
     """The width that Corollary III.2 asks for, shape (R,):
 
     .. math::
-       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,(a + b)^2\\Big)^4,
-       \\qquad a = C\\|A\\|\\sqrt{n\\log d},\\quad b = \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
+       k \\ge C'\\sigma_A^{-4}\\, n\\, \\psi\\Big(\\frac{L_{\\mathcal L,0}}{2}\\,(\\beta_1 + \\beta_2)^2\\Big)^4,
+       \\qquad \\beta_1 = C\\|A\\|\\sqrt{n\\log d},\\quad
+       \\beta_2 = \\sqrt m\\,(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty).
 
     The paper leaves C and C' unnamed ("depend only on the activation and D");
     they are parameters here, 1 by default. For ½-MSE, :math:`L_{\\mathcal L,0} = 1`
-    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n (a + b)^4`.
+    and :math:`\\psi(s) = \\sqrt{2s}`, so the bound is :math:`C'\\sigma_A^{-4} n (\\beta_1 + \\beta_2)^4`.
     """
     d = check_int("d", d, low=2)
     check_positive("C", C)
@@ -66,7 +67,7 @@ def corollary_width(problem: Problem, d: int, loss: Loss | str = "mse", C: float
     rho = (C * A.norm * math.sqrt(n * math.log(d))
            + math.sqrt(m) * (problem.y_bar.abs().amax(1) + problem.noise.abs().amax(1)))
     LL0 = loss.grad_ratio_bound(problem.y, rho)
-    if not torch.isfinite(LL0).all():  # e.g. the KL loss: no finite width is guaranteed
+    if not torch.isfinite(LL0).all():  # e.g. Kullback–Leibler: no finite width is guaranteed
         return torch.full_like(rho, math.inf)
     s = LL0 / 2 * rho ** 2
     psi = loss.desingularizer(problem.y, s)
@@ -81,9 +82,11 @@ def corollary_probability(n: int, d: int) -> float:
 def corollary_terms(problem: Problem, d: int, C: float = 1.0) -> dict:
     """The two terms of the radius in Corollary III.2, shape (R,) each:
 
-    :math:`a = C\\|A\\|\\sqrt{n\\log d}` and :math:`b = \\sqrt m(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty)`,
-    so that for the ½-MSE :func:`dipnb.corollary_width` is :math:`C'\\sigma_A^{-4}n(a+b)^4`.
-    Expanding, :math:`(a+b)^4` lies between :math:`a^4 + b^4` and :math:`8(a^4 + b^4)`,
+    :math:`\\beta_1 = C\\|A\\|\\sqrt{n\\log d}` (key ``"a"``) and
+    :math:`\\beta_2 = \\sqrt m(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty)` (key ``"b"``),
+    so that for the ½-MSE :func:`dipnb.corollary_width` is :math:`C'\\sigma_A^{-4}n(\\beta_1+\\beta_2)^4`.
+    Expanding, :math:`(\\beta_1+\\beta_2)^4` lies between :math:`\\beta_1^4 + \\beta_2^4` and
+    :math:`8(\\beta_1^4 + \\beta_2^4)`,
     i.e. the bound is of the order of
     :math:`C'C^4\\kappa(A)^4 n^3\\log^2 d + C'\\sigma_A^{-4} n m^2(\\|A\\bar x\\|_\\infty + \\|\\varepsilon\\|_\\infty)^4`:
     ``first`` and ``second`` are these two terms (with C' = 1).
@@ -102,8 +105,8 @@ def constants_for_width(problem: Problem, d: int, target: float) -> dict:
     """What the unnamed constants of Corollary III.2 must be for the bound to equal ``target`` (½-MSE).
 
     Returns tensors (R,): ``C_prime`` with C = 1 (the bound is linear in C'), and ``C``
-    with C' = 1, solving :math:`\\sigma_A^{-4}n(Ca_1 + b)^4 = target` with
-    :math:`a_1 = \\|A\\|\\sqrt{n\\log d}`; ``C`` is NaN where even C → 0 gives a
+    with C' = 1, solving :math:`\\sigma_A^{-4}n(C\\|A\\|\\sqrt{n\\log d} + \\beta_2)^4 = target`
+    (:math:`\\beta_2` of :func:`corollary_terms`); ``C`` is NaN where even C → 0 gives a
     bound above ``target`` (then no positive C works).
     """
     check_positive("target", target)
@@ -132,7 +135,7 @@ def init_statistics(h: torch.Tensor, V: torch.Tensor, activation) -> dict:
     (for both layers trained) and ``M2`` (R,) :math:`= \\max_j\\|v_j\\|^2`. Two chunks of
     neurons combine by adding ``k``, ``G``, ``xs``, ``phi2`` and taking the max of ``M2``
     (:func:`merge_statistics`); then
-    :math:`J_WJ_W^T = G/k` (for :math:`\\|u\\| = 1`) and :math:`x_0 = xs/\\sqrt k` (eq. 9).
+    :math:`J_WJ_W^T` is ``G``/k (for :math:`\\|u\\| = 1`) and :math:`x_0` is ``xs``/√k (eq. 9).
     """
     Vd = V * activation.dphi(h)[:, None, :]
     return {"k": V.shape[-1], "G": Vd @ Vd.transpose(1, 2),
@@ -151,13 +154,13 @@ def merge_statistics(a: dict | None, b: dict) -> dict:
 
 def ratio_from_statistics(stats: dict, problem: Problem, activation, loss: Loss, eta: float,
                           u_norm2=1.0, layers: str = "W") -> dict:
-    """R, R' (at ν1 = 1), σ0 and q = R'/R from the statistics of :func:`init_statistics`.
+    """R, R' (at ν1 = 1), σ0 and ζ = R'/R from the statistics of :func:`init_statistics`.
 
-    ``layers="W"``: :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k)`,
+    ``layers="W"``: :math:`\\sigma_0^2` the smallest eigenvalue of :math:`\\|u\\|^2` ``G``/k,
     :math:`R = \\sigma_0\\sqrt k/(2BM\\|u\\|^2)`. ``layers="both"``:
-    :math:`\\sigma_0^2 = \\lambda_{\\min}(\\|u\\|^2G/k) + \\|\\phi(h)\\|^2/k` and R the positive root of
+    :math:`\\sigma_0^2` that eigenvalue plus :math:`\\|\\phi(h)\\|^2/k` and R the positive root of
     :func:`dipnb.radius_R`'s quadratic (both by :func:`dipnb.theory.theorem.radius_R_closed_form`). In both cases
-    (4) with constant ν1 holds iff :math:`\\nu_1 q < 1` (R does not depend on ν1, R' is proportional to it).
+    (4) with constant ν1 holds iff :math:`\\nu_1 \\zeta < 1` (R does not depend on ν1, R' is proportional to it).
     """
     if layers not in ("W", "both"):
         raise ValueError(f"layers must be 'W' or 'both' for condition (4) (V alone: R is infinite), got {layers!r}")
@@ -189,10 +192,10 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
 
     Returns a dict of tensors of shape (R,): ``sigma0`` (:math:`\\sigma_{\\min}(\\mathcal J_g(0))`),
     ``R`` and ``R_prime`` of (5) (``R_prime`` at :math:`\\nu_1 = 1`), ``ratio``
-    :math:`q = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
+    :math:`\\zeta = R'/R`, ``residual`` :math:`\\|y_0 - y\\|` and ``psi0``
     :math:`\\psi(\\mathcal L_y(y_0))`. Condition (4) holds with constant
-    :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1 q < 1`. ``eta`` is the η of A-2
-    (only the KL loss's ψ depends on it). ``layers="both"`` gives condition (4) with both
+    :math:`\\nu_1` iff ``sigma0 > 0`` and :math:`\\nu_1 \\zeta < 1`. ``eta`` is the η of A-2
+    (only the Kullback–Leibler loss's ψ depends on it). ``layers="both"`` gives condition (4) with both
     layers trained (:func:`ratio_from_statistics`).
     """
     check_positive("eta", eta)
@@ -206,8 +209,9 @@ def condition4_ratio(net: TwoLayerDIP, problem: Problem, loss: Loss | str = "mse
 def critical_width(ratio, k: int, nu1=1.0):
     """The width at which (4) would hold if :math:`\\sigma_0` and :math:`\\|y_0-y\\|` kept their values at ``k``.
 
-    :math:`q \\propto 1/\\sqrt k` at fixed :math:`\\sigma_0, \\|y_0 - y\\|`, so
-    :math:`\\nu_1 q\\sqrt{k'/k} < 1 \\iff k' > k\\,(\\nu_1 q)^2`. Both quantities
+    ``ratio`` is :math:`\\zeta = R'/R` at :math:`\\nu_1 = 1`, and
+    :math:`\\zeta \\propto 1/\\sqrt k` at fixed :math:`\\sigma_0, \\|y_0 - y\\|`, so
+    :math:`\\nu_1 \\zeta\\sqrt{k'/k} < 1 \\iff k' > k\\,(\\nu_1 \\zeta)^2`. Both quantities
     converge as k grows (:math:`\\sigma_0^2 \\to C_{\\phi'}^2`, :math:`x_0 \\to N(0, C_\\phi^2 I_n)`),
     so at a large ``k`` the median of this per-run width estimates the width at which
     (4) holds with probability 1/2 (checked against the sweep in the chapter).
@@ -220,9 +224,9 @@ def critical_width(ratio, k: int, nu1=1.0):
 def critical_width_both(R_prime, sigma0, M, B: float = 0.25, nu1=1.0, u_norm2=1.0):
     """The width at which (4) holds with both layers trained, if R', σ0 and M kept their values.
 
-    R of (5) is the positive root of :math:`aR^2 + bR - \\sigma_0 = 0` with
-    :math:`a = 2B\\|u\\|^2/\\sqrt k`, :math:`b = 2B\\|u\\|(2 + \\|u\\|M)/\\sqrt k`
-    (:func:`dipnb.radius_R`), increasing in k; :math:`R' < R` iff :math:`aR'^2 + bR' < \\sigma_0`, i.e.
+    R of (5) is the positive root of :math:`\\frac{2B\\|u\\|}{\\sqrt k}\\big(\\|u\\|R^2 + (2 + \\|u\\|M)R\\big) = \\sigma_0`
+    (:func:`dipnb.radius_R`), increasing in k; since the left side increases with R,
+    :math:`R' < R` iff :math:`\\frac{2B\\|u\\|}{\\sqrt k}\\big(\\|u\\|R'^2 + (2 + \\|u\\|M)R'\\big) < \\sigma_0`, i.e.
 
     .. math:: k > \\Big(\\frac{2B\\|u\\|\\,(\\|u\\|\\nu_1^2R'^2 + (2+\\|u\\|M)\\nu_1R')}{\\sigma_0}\\Big)^2 ,
 

@@ -43,11 +43,11 @@ def sublevel_samples(loss: Loss | str, y: torch.Tensor, r0, samples: int = 1000,
                      low: float = 1e-8) -> torch.Tensor:
     """Points of the sublevel set :math:`[\\mathcal L_y < r_0]` (Definition II.2), shape (R, S, m).
 
-    Every point of the set is :math:`y + t\\,d` for a direction :math:`d \\in S^{m-1}` and a
-    level :math:`s = \\mathcal L_y(y + td) \\in [0, r_0[` (the losses here are convex with
-    unique minimiser y, so :math:`t \\mapsto \\mathcal L_y(y + td)` increases from 0). We draw
-    d uniformly on the sphere and s log-uniformly in :math:`[\\mathrm{low}\\cdot r_0, r_0[`,
-    then solve for t by bisection (``+inf`` values, e.g. the KL loss outside
+    Every point of the set is :math:`y + t\\,\\Delta v` for a direction :math:`\\Delta v \\in S^{m-1}` and a
+    level :math:`s = \\mathcal L_y(y + t\\Delta v) \\in [0, r_0[` (the losses here are convex with
+    unique minimiser y, so :math:`t \\mapsto \\mathcal L_y(y + t\\Delta v)` increases from 0). We draw
+    Δv uniformly on the sphere and s log-uniformly in :math:`[\\mathrm{low}\\cdot r_0, r_0[`,
+    then solve for t by bisection (``+inf`` values, e.g. the Kullback–Leibler loss outside
     :math:`v > 0`, count as above the level). This covers every level, from near the
     minimiser to the boundary of the set, which uniform sampling of the volume would not
     (in dimension m most of the volume lies near the boundary).
@@ -56,7 +56,7 @@ def sublevel_samples(loss: Loss | str, y: torch.Tensor, r0, samples: int = 1000,
     ----------
     loss : Loss or str
     y : Tensor, shape (R, m)
-        One observation per run (``y > 0`` for the KL loss).
+        One observation per run (``y > 0`` for the Kullback–Leibler loss).
     r0 : float or Tensor (R,)
         The level of (3), > 0 and finite.
     samples : int
@@ -159,7 +159,7 @@ def check_kl_inequality(loss: Loss | str, y: torch.Tensor, r0, psi: Desingulariz
     :math:`[\\mathcal L_y < r_0]` (Definition II.2).
 
     ``psi`` defaults to ``loss.desingularizer(y, r0)``. Passing the ψ of another level
-    shows that a ψ valid on one sublevel set may fail on a larger one (the KL loss).
+    shows that a ψ valid on one sublevel set may fail on a larger one (the Kullback–Leibler loss).
     ``sample_level`` (default ``r0``) is the level of the set the points are drawn from.
     See :func:`sublevel_samples` for how points are drawn and :func:`kl_ratio` for the ratio.
     """

@@ -69,7 +69,7 @@ def landweber(A: LinearOperator, y: torch.Tensor, x0: torch.Tensor, omega: float
 
 
 def blur_spectrum(A: GaussianBlur):
-    """SVD of a separable blur :math:`A = B_H\\otimes B_W`: returns ``(U_H, s_H, V_H, U_W, s_W, V_W)``
+    """SVD of a separable blur :math:`A = A_1\\otimes A_2` (``A.BH``, ``A.BW``): returns ``(U_H, s_H, V_H, U_W, s_W, V_W)``
     so that the singular values of A are :math:`s_{H,i}s_{W,j}` with left singular vectors
     :math:`u_{H,i}\\otimes u_{W,j}`: every spectral quantity of a 4096-pixel blur for the
     price of two 64×64 SVDs."""

@@ -9,7 +9,7 @@ constants implicit; what this module uses, and why, is stated in each docstring:
 * :math:`\\sigma_{\\min}(\\mathcal J_g(0))` is the smallest singular value of the Jacobian
   as a map onto :math:`R^n` (square root of the smallest eigenvalue of the
   n×n Gram matrix), see :func:`dipnb.sigma_min_jacobian`.
-* :math:`\\mathrm{Lip}_{B(\\theta_0,R)}(\\mathcal J_g)` is bounded in closed form
+* :math:`\\mathrm{Lip}_{\\mathbb B(\\theta_0,R)}(\\mathcal J_g)` is bounded in closed form
   (:func:`jacobian_lipschitz`), which turns the implicit definition of ``R`` in
   (5) into an explicit formula (:func:`radius_R`).
 * ``L``, the Lipschitz constant of :math:`\\nabla_\\theta\\mathcal L_y(Ag(u,\\cdot))`,
@@ -243,7 +243,7 @@ class TheoremIII1:
         :math:`\\lambda_{\\min}(A; R^n)` (used for :math:`\\lambda_{\\min}(A;T_{\\Sigma'})`
         in (8): equal when :math:`T_{\\Sigma'} = R^n`; 0 if A is not injective).
     sigma0 : :math:`\\sigma_{\\min}(\\mathcal J_g(0))`.
-    lip_J, R, R_prime : the Lipschitz bound of :math:`\\mathcal J_g` on :math:`B(\\theta_0, R)`, and R, R' of (5).
+    lip_J, R, R_prime : the Lipschitz bound of :math:`\\mathcal J_g` on :math:`\\mathbb B(\\theta_0, R)`, and R, R' of (5).
     L, gamma, nu1, nu2 : step-size quantities (ν's are NaN where γL >= 2).
     L_eq10 : the estimate (10) with its unnamed constant set to 1, for comparison with ``L``.
     loss0, noise_norm : :math:`\\mathcal L_y(y_0)` and :math:`\\|\\varepsilon\\|`.
@@ -356,7 +356,7 @@ def theorem_quantities(net: TwoLayerDIP, problem: Problem, gamma, layers: str = 
         θ0, a local value: pass :func:`estimate_L` (the maximum along the
         trajectory) or a bound when you need the theorem's L.
     eta : float
-        The η of A-2; only the KL loss's ψ depends on it.
+        The η of A-2; only the Kullback–Leibler loss's ψ depends on it.
     """
     check_layers(layers)
     loss = get_loss(loss)
@@ -414,7 +414,7 @@ def dist_to_sigma_prime(net: TwoLayerDIP, problem: Problem, gamma, R_prime, step
                         layers: str = "W", tol: float = 1e-28) -> torch.Tensor:
     """A certified upper bound on :math:`\\mathrm{dist}(\\bar x, \\Sigma')` in (8), shape (R,).
 
-    :math:`\\Sigma' = g(u, B(0, R' + \\|\\theta_0\\|))` contains :math:`g(u,\\theta)` for
+    :math:`\\Sigma' = g(u, \\mathbb B(0, R' + \\|\\theta_0\\|))` contains :math:`g(u,\\theta)` for
     every θ with :math:`\\|\\theta - \\theta_0\\| \\le R'`. Gradient descent (2) on the
     *noiseless* data :math:`\\bar y = A\\bar x` from the same θ0 gives a limit θ'. If
     :math:`\\|\\theta' - \\theta_0\\| \\le R'` then :math:`g(u,\\theta') \\in \\Sigma'` and
@@ -434,7 +434,7 @@ def certified_dist(error, param_distance, R_prime) -> torch.Tensor:
     """The certificate of :func:`dist_to_sigma_prime`: an upper bound on
     :math:`\\mathrm{dist}(\\bar x, \\Sigma')` in (8) from a network state θ', shape (R,).
 
-    :math:`\\Sigma' = g(u, B(0, R' + \\|\\theta_0\\|))` contains :math:`g(u, \\theta')` whenever
+    :math:`\\Sigma' = g(u, \\mathbb B(0, R' + \\|\\theta_0\\|))` contains :math:`g(u, \\theta')` whenever
     :math:`\\|\\theta' - \\theta_0\\| \\le R'` (R' of (5)), and then
     :math:`\\mathrm{dist}(\\bar x, \\Sigma') \\le \\|g(u, \\theta') - \\bar x\\|`. Returns ``error`` where
     ``param_distance <= R_prime`` and ``+inf`` elsewhere (θ' outside the ball, or R' undefined,

@@ -90,9 +90,9 @@ def cell_tips(res: dict, kind: str, nu1: float | None = None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of str
-        Per cell: its coordinates, ``P = p [low, high]`` (the share of runs, with the 95%
+        Per cell: its coordinates, ``P = share [low, high]`` (the share of runs, with the 95%
         Wilson interval of :func:`dipnb.analysis.wilson_interval`), the runs counted, and
-        (Fig 1) the share meeting (4) with :math:`\\nu_1 q < 1` as in
+        (Fig 1) the share meeting (4) with :math:`\\nu_1 \\zeta < 1` as in
         :func:`dipnb.analysis.condition4_probability`, or (Fig 2, threshold study) the final
         losses' quartiles and range and the failed runs that end above their initial loss.
     """

@@ -1,5 +1,6 @@
-"""The certified upper bound on L (dipnb.certified_L), the rigorous lower bound on the Hessian
-norm (hessian_lower_bound) and the conic singular value of A-5 (tangent_lambda_min).
+"""The certified upper bound on L (dipnb.certified_L; certified_L_both for both layers on a ball), the
+rigorous lower bound on the Hessian norm (hessian_lower_bound) and the conic singular value of A-5
+(tangent_lambda_min).
 
 Every check compares a bound with the exact Hessian norm (a dense k x k eigenproblem) and with
 the power iteration of dipnb.hessian_norm, and each has a twin that shows the check rejects a
@@ -262,8 +263,9 @@ def sampled_both(net, problem, radius, points=20):
 
 
 def L_both(parts, halve=None):
-    """L = G + lambda_+(c q, e rho_A) from the parts of certified_L_both, with one of them halved (a halved
-    residual enters through rho_A = min(..., ||A|| rho); q is kept, which can only make L larger)."""
+    """L = G + lambda_+(S_VW, S_WW), S_VW = Lambda_VW rbar_A, S_WW = Lambda_WW rbar_V, from the parts of
+    certified_L_both, with one of them halved (a halved residual rbar enters through
+    rbar_A = min(..., ||A|| rbar); rbar_V is kept, which can only make L larger)."""
     p = {key: (v / 2 if key == halve else v) for key, v in parts.items()}
     if halve == "residual":
         p["adjoint_residual"] = torch.minimum(p["adjoint_residual"], p["A_norm"] * p["residual"])

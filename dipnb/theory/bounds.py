@@ -136,52 +136,56 @@ def certified_L_both(net: TwoLayerDIP, problem: Problem, radius, state: State | 
     :math:`F(\theta) = \frac12\|Ag(u,\theta) - y\|^2` with g of (9), :math:`\theta = (V, W)` with the
     Frobenius norm :math:`\|\Delta\|^2 = \|\Delta_V\|_F^2 + \|\Delta_W\|_F^2`, centre
     :math:`\theta_c` = ``state`` (default :math:`\theta_0`), :math:`\varrho` = ``radius`` (any
-    :math:`\varrho \ge 0`, e.g. R or R' of (5)). Notation: :math:`h = Wu`, :math:`a_1 = \sup|\phi'|`,
-    :math:`a_2 = \sup|\phi''|` (not A-3's B), :math:`S = \sup|\phi|` (``SUP_PHI``; :math:`+\infty` if
-    unbounded), :math:`M_c = \max_j\|v_{c,j}\|`, :math:`\|\cdot\|_2` the spectral norm,
-    :math:`r = A^\top(Ag - y)`, :math:`r_c` its value at :math:`\theta_c`. For a unit direction Δ,
-    :math:`\alpha = \|\Delta_V\|_F`, :math:`\beta = \|\Delta_W\|_F` (:math:`\alpha^2 + \beta^2 = 1`) and
-    :math:`\delta h = \Delta_W u` (:math:`\|\delta h\| \le \beta\|u\|`), exactly (the second derivative
-    of (9) along Δ: the VW cross block and the WW block of :math:`\sum_i r_i\nabla^2g_i`)
+    :math:`\varrho \ge 0`, e.g. R or R' of (5)). Notation: :math:`h = Wu`, :math:`r = Ag - y` (the
+    residual), :math:`a_1 = \sup|\phi'|`, :math:`a_2 = \sup|\phi''|` (not A-3's B),
+    :math:`M_c = \max_j\|v_{c,j}\|`, :math:`\|\cdot\|_2` the spectral norm, a subscript c for the value at
+    :math:`\theta_c`. For a unit direction Δ, :math:`t_V = \|\Delta_V\|_F`, :math:`t_W = \|\Delta_W\|_F`
+    (:math:`t_V^2 + t_W^2 = 1`) and :math:`\delta h = \Delta_W u` (:math:`\|\delta h\| \le t_W\|u\|`), exactly
+    (the second derivative of (9) along Δ: the VW cross block and the WW block of
+    :math:`\sum_i (A^\top r)_i\nabla^2g_i`)
 
     .. math::
-       \nabla^2F[\Delta,\Delta] = \|A\mathcal J_g\Delta\|^2 + r^\top\frac{2\Delta_V(\phi'(h)\odot\delta h)
+       \nabla^2F[\Delta,\Delta] = \|A\mathcal J_g\Delta\|^2 + (A^\top r)^\top\frac{2\Delta_V(\phi'(h)\odot\delta h)
        + V(\phi''(h)\odot\delta h\odot\delta h)}{\sqrt k},
 
     and :math:`\|\nabla^2F\| = \sup_\Delta|\nabla^2F[\Delta,\Delta]|` (a symmetric operator). At every θ of
     the ball, :math:`\|V - V_c\|_F \le \varrho` and :math:`\|h - h_c\| \le \|u\|\varrho`, so:
 
-    1. :math:`\|\mathcal J_V\| = \|\phi(h)\|/\sqrt k \le j_V := \min(\|\phi(h_c)\| + a_1\|u\|\varrho,\ \sqrt k S)/\sqrt k`
-       (φ is :math:`a_1`-Lipschitz);
+    1. :math:`\|\mathcal J_V\| = \|\phi(h)\|/\sqrt k \le j_V := \min(\|\phi(h_c)\| + a_1\|u\|\varrho,\
+       \sqrt k\sup|\phi|)/\sqrt k` (φ is :math:`a_1`-Lipschitz; ``SUP_PHI``, :math:`+\infty` if φ is unbounded);
     2. :math:`\|\mathcal J_W\| \le \|u\|\,\|V\mathrm{diag}\,\phi'(h)\|_2/\sqrt k \le j_W :=
        \frac{\|u\|}{\sqrt k}\min\big(a_1(\|V_c\|_2 + \varrho),\ \|V_c\mathrm{diag}\,\phi'(h_c)\|_2 + a_2M_c\|u\|\varrho
        + a_1\varrho\big)`, the second from :math:`V\mathrm{diag}\,\phi'(h) = V_c\mathrm{diag}\,\phi'(h_c) +
        V_c\mathrm{diag}(\phi'(h) - \phi'(h_c)) + (V - V_c)\mathrm{diag}\,\phi'(h)` and
        :math:`\|V_c\mathrm{diag}(d)\|_2 \le \|V_c\mathrm{diag}(d)\|_F \le M_c\|d\|`;
     3. ``gauss_newton`` :math:`G = \|A\|^2(j_V^2 + j_W^2) \ge \|A\mathcal J_g\Delta\|^2`, as
-       :math:`\|\mathcal J_g\Delta\| \le j_V\alpha + j_W\beta \le (j_V^2 + j_W^2)^{1/2}` (Cauchy–Schwarz);
-    4. :math:`\|g(\theta) - g(\theta_c)\| \le \ell\varrho`, :math:`\ell = (j_V^2 + a_1^2\|u\|^2\|V_c\|_2^2/k)^{1/2}`, from
+       :math:`\|\mathcal J_g\Delta\| \le j_Vt_V + j_Wt_W \le (j_V^2 + j_W^2)^{1/2}` (Cauchy–Schwarz);
+    4. :math:`\|g(\theta) - g(\theta_c)\| \le \ell\varrho`, ``lip_g``
+       :math:`\ell = (j_V^2 + a_1^2\|u\|^2\|V_c\|_2^2/k)^{1/2}`, from
        :math:`\sqrt k(g - g_c) = (V - V_c)\phi(h) + V_c(\phi(h) - \phi(h_c))` and Cauchy–Schwarz (a Lipschitz
-       bound of g on the ball). Hence ``residual`` :math:`\rho \ge \|Ag - y\|`, the smaller of
-       :math:`\|Ag_c - y\| + \|A\|\ell\varrho` and :math:`\|A\|(\|V_c\|_2 + \varrho)j_V + \|y\|`
+       bound of g on the ball). Hence ``residual`` :math:`\bar r \ge \|r\|`, the smaller of
+       :math:`\|r_c\| + \|A\|\ell\varrho` and :math:`\|A\|(\|V_c\|_2 + \varrho)j_V + \|y\|`
        (:math:`\|g\| \le \|V\|_2\|\phi(h)\|/\sqrt k`); ``adjoint_residual``
-       :math:`\rho_A = \min(\|r_c\| + \|A\|^2\ell\varrho,\ \|A\|\rho) \ge \|r\|`; ``column_residual``
-       :math:`q \ge \max_j|v_j^\top r|`, the smaller of :math:`(M_c + \varrho)\rho_A` and
-       :math:`\max_j|v_{c,j}^\top r_c| + \varrho(M_c\|A\|^2\ell + \rho_A)` (from
-       :math:`v_j^\top r = v_{c,j}^\top r_c + v_{c,j}^\top(r - r_c) + (v_j - v_{c,j})^\top r`);
-    5. the cross block: :math:`|2r^\top\Delta_V(\phi'(h)\odot\delta h)|/\sqrt k \le 2x\alpha\beta` with
-       ``cross`` :math:`x = e\rho_A`, ``cross_coef`` :math:`e = a_1\|u\|/\sqrt k` (:math:`\|\Delta_V\|_2 \le \alpha`);
-       the WW block: :math:`|\sum_j(v_j^\top r)\phi''(h_j)\delta h_j^2|/\sqrt k \le w\beta^2` with ``ww``
-       :math:`w = cq`, ``ww_coef`` :math:`c = a_2\|u\|^2/\sqrt k`. So the second-order part is at most
-       ``second_order`` :math:`\lambda_+ = (w + \sqrt{w^2 + 4x^2})/2 = \max_{\alpha^2+\beta^2=1}(2x\alpha\beta + w\beta^2)`,
-       the largest eigenvalue of :math:`\begin{pmatrix}0&x\\x&w\end{pmatrix}`.
+       :math:`\bar r_A = \min(\|A^\top r_c\| + \|A\|^2\ell\varrho,\ \|A\|\bar r) \ge \|A^\top r\|`;
+       ``column_residual`` :math:`\bar r_V \ge \max_j|v_j^\top A^\top r|`, the smaller of
+       :math:`(M_c + \varrho)\bar r_A` and :math:`\max_j|v_{c,j}^\top A^\top r_c| + \varrho(M_c\|A\|^2\ell + \bar r_A)`
+       (from :math:`v_j^\top A^\top r = v_{c,j}^\top A^\top r_c + v_{c,j}^\top A^\top(r - r_c) + (v_j - v_{c,j})^\top A^\top r`);
+    5. the cross block: :math:`|2(A^\top r)^\top\Delta_V(\phi'(h)\odot\delta h)|/\sqrt k \le 2S_{VW}t_Vt_W` with
+       ``cross`` :math:`S_{VW} = \Lambda_{VW}\bar r_A`, ``cross_coef`` :math:`\Lambda_{VW} = a_1\|u\|/\sqrt k`
+       (:math:`\|\Delta_V\|_2 \le t_V`); the WW block:
+       :math:`|\sum_j(v_j^\top A^\top r)\phi''(h_j)\delta h_j^2|/\sqrt k \le S_{WW}t_W^2` with ``ww``
+       :math:`S_{WW} = \Lambda_{WW}\bar r_V`, ``ww_coef`` :math:`\Lambda_{WW} = a_2\|u\|^2/\sqrt k`. So the
+       second-order part is at most ``second_order``
+       :math:`\lambda_+ = (S_{WW} + \sqrt{S_{WW}^2 + 4S_{VW}^2})/2 = \max_{t_V^2+t_W^2=1}(2S_{VW}t_Vt_W + S_{WW}t_W^2)`,
+       the largest eigenvalue of :math:`\begin{pmatrix}0&S_{VW}\\S_{VW}&S_{WW}\end{pmatrix}`.
 
     Hence ``L`` :math:`= G + \lambda_+ \ge \|\nabla^2F(\theta)\|` on all of :math:`\mathbb B(\theta_c, \varrho)`, so
     :math:`\|\nabla F(\theta) - \nabla F(\theta')\| \le L\|\theta - \theta'\|` there (mean value inequality,
     the ball being convex): the L of Theorem III.1 on a ball that holds the iterates (A-4; the paper's
     discussion after (10) bounds L only up to a constant). Every part is non-decreasing in ϱ; at ϱ = 0,
-    G, :math:`\rho_A` and q are the exact :math:`\|A\|^2\|\mathcal J_g\|^2`, :math:`\|r_c\|`,
-    :math:`\max_j|v_{c,j}^\top r_c|`. Unlike :func:`certified_L`, there is no global bound: V is unbounded.
+    G, :math:`\bar r_A` and :math:`\bar r_V` are the exact :math:`\|A\|^2\|\mathcal J_g\|^2`,
+    :math:`\|A^\top r_c\|`, :math:`\max_j|v_{c,j}^\top A^\top r_c|`. Unlike :func:`certified_L`, there is no
+    global bound: V is unbounded.
 
     Parameters
     ----------
@@ -197,7 +201,8 @@ def certified_L_both(net: TwoLayerDIP, problem: Problem, radius, state: State | 
     -------
     dict of float64 tensors (R,): ``L``, ``gauss_newton``, ``second_order``, ``residual``,
     ``adjoint_residual``, ``column_residual``, ``cross``, ``ww``, ``cross_coef``, ``ww_coef``, ``jac_V``,
-    ``jac_W`` (:math:`j_V, j_W`), ``lip_g`` (ℓ).
+    ``jac_W`` (:math:`j_V, j_W`), ``lip_g`` (ℓ); ``residual`` bounds :math:`\|Ag - y\|`, not
+    :func:`certified_L`'s ``residual_norm`` (a value at one point).
     """
     _check_both_mse(net, problem, loss, "the certified bound on L for both layers")
     rho = _check_radius(radius, net.runs).to(device=net.V0.device)
@@ -216,19 +221,19 @@ def certified_L_both(net: TwoLayerDIP, problem: Problem, radius, state: State | 
     jW = un / sk * torch.minimum(a1 * (V_spec + rho), VD_spec + a2 * M * un * rho + a1 * rho)
     G = A_norm ** 2 * (jV ** 2 + jW ** 2)
     lip = torch.sqrt(jV ** 2 + (a1 * un * V_spec) ** 2 / k)
-    diff = problem.A.A(forward(s.h, s.V, act)) - problem.y
-    res_c, r_c = diff.to(f64), problem.A.A_adjoint(diff).to(f64)
-    res = torch.minimum(res_c.norm(dim=1) + A_norm * lip * rho,
-                        A_norm * (V_spec + rho) * jV + problem.y.norm(dim=1).to(f64))
-    res_A = torch.minimum(r_c.norm(dim=1) + A_norm ** 2 * lip * rho, A_norm * res)
-    vr_c = torch.einsum("rnk,rn->rk", V, r_c).abs().amax(1)
-    q = torch.minimum((M + rho) * res_A, vr_c + rho * (M * A_norm ** 2 * lip + res_A))
-    e, c = a1 * un / sk, a2 * un ** 2 / sk
-    x, w = e * res_A, c * q
-    second = (w + torch.sqrt(w ** 2 + 4 * x ** 2)) / 2
-    return {"L": G + second, "gauss_newton": G, "second_order": second, "residual": res,
-            "adjoint_residual": res_A, "column_residual": q, "cross": x, "ww": w, "cross_coef": e,
-            "ww_coef": c, "jac_V": jV, "jac_W": jW, "lip_g": lip}
+    r_c = problem.A.A(forward(s.h, s.V, act)) - problem.y
+    Ar_c = problem.A.A_adjoint(r_c).to(f64)
+    r_bar = torch.minimum(r_c.to(f64).norm(dim=1) + A_norm * lip * rho,
+                          A_norm * (V_spec + rho) * jV + problem.y.norm(dim=1).to(f64))
+    rA_bar = torch.minimum(Ar_c.norm(dim=1) + A_norm ** 2 * lip * rho, A_norm * r_bar)
+    vr_c = torch.einsum("rnk,rn->rk", V, Ar_c).abs().amax(1)
+    rV_bar = torch.minimum((M + rho) * rA_bar, vr_c + rho * (M * A_norm ** 2 * lip + rA_bar))
+    lam_vw, lam_ww = a1 * un / sk, a2 * un ** 2 / sk
+    s_vw, s_ww = lam_vw * rA_bar, lam_ww * rV_bar
+    second = (s_ww + torch.sqrt(s_ww ** 2 + 4 * s_vw ** 2)) / 2
+    return {"L": G + second, "gauss_newton": G, "second_order": second, "residual": r_bar,
+            "adjoint_residual": rA_bar, "column_residual": rV_bar, "cross": s_vw, "ww": s_ww,
+            "cross_coef": lam_vw, "ww_coef": lam_ww, "jac_V": jV, "jac_W": jW, "lip_g": lip}
 
 
 def hessian_lower_bound(net: TwoLayerDIP, problem: Problem, state: State | None = None,

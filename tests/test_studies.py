@@ -45,3 +45,27 @@ def test_sharpness_sweep_traces_the_hessian_along_descent(tmp_path):
     again = sharpness_sweep(n=3, m=2, log10_ks=[1.5], log10_gammas=[0.0, 1.5], runs=3, steps=200, points=5,
                             iters=32, cache=tmp_path)
     np.testing.assert_array_equal(again["lam_max"], r["lam_max"])
+
+
+def test_discretisation_study_factors_and_rates(tmp_path):
+    from dipnb.experiments import discretisation_study
+    from dipnb.theory.bounds import certified_L
+    r = discretisation_study(n=3, m=2, k=200, runs=3, gamma_Ls=[0.5, 1.0], steps=5000, tol=1e-10, cache=tmp_path)
+    t = np.array([0.5, 1.0])[:, None]
+    nu1 = (1 + t) / (1 - t / 2)
+    np.testing.assert_allclose(r["width_W_paper"], np.broadcast_to(nu1 ** 2, (2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(r["width_W_ours"], np.broadcast_to(1 / (1 - t / 2) ** 2, (2, 3)), rtol=1e-12)
+    assert (r["width_both_paper"] >= nu1 ** 2 * (1 - 1e-12)).all() and (r["width_both_paper"] <= nu1 ** 4).all()
+    np.testing.assert_allclose(r["rate_paper"] / r["rate_ours"], np.broadcast_to(1 / (1 + t) ** 2, (2, 3)))
+    # the measured rate: the engine's stop step is gradient descent's first step below tol
+    net = dipnb.core.network.draw_networks(3, 3, 200, seed=0)
+    pb = dipnb.gaussian_problems(3, [2], 3, seed=0)[0]
+    L = certified_L(net, pb)["L_descent"]
+    np.testing.assert_allclose(r["L"], L.numpy())
+    tr = dipnb.gradient_descent(net, pb, 1.0 / L, 5000, tol=1e-10, record=[0], stall_window=None)
+    np.testing.assert_array_equal(r["stop_step"][1], tr.stop_step.numpy())
+    loss0 = 0.5 * ((pb.A.A(net.forward()) - pb.y) ** 2).sum(1).numpy()
+    conv = tr.converged.numpy()
+    assert conv.any() and (r["converged"][1] == conv).all()
+    np.testing.assert_allclose(r["rate"][1], np.where(conv, np.log(loss0 / 1e-10) / tr.stop_step.numpy(), np.nan),
+                               rtol=1e-12)

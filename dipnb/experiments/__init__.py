@@ -6,7 +6,7 @@ The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :m
 Dask cluster: :class:`on_cluster`), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
-:mod:`.laziness` (04b), :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` and
+:mod:`.laziness` and :mod:`.discretisation` (04b), :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` and
 :mod:`.sharpness` (07), :mod:`.images` (08, 09), and :mod:`.audit` (the findings page: each
 experiment against the theorem's hypotheses).
 Importing this package registers them all.
@@ -15,6 +15,7 @@ from .audit import AUDIT_PRESETS, audit_hypotheses
 from .cells import Interrupted, cell_key, keyed, run_cells
 from .cluster import on_cluster
 from .corollary import CONDITION4_PRESETS, SCALING_PRESETS, condition4_sweep, width_scaling
+from .discretisation import DISCRETISATION_PRESETS, discretisation_study
 from .explorer import THEOREM_EXPLORER_PRESETS, tau_samples, theorem_explorer_grid
 from .fig1 import FIG1_PRESETS, fig1_sweep
 from .fig2 import FIG2_PRESETS, GAMMA_THRESHOLD_PRESETS, fig2_sweep, gamma_threshold_sweep
@@ -60,5 +61,5 @@ __all__ = [
     "FIG3A_PRESETS", "FIG3B_PRESETS", "IMAGE_SOURCES", "fig3a", "fig3b", "load_image", "step_size",
     "image_setting", "AUDIT_PRESETS", "audit_hypotheses", "THEOREM_EXPLORER_PRESETS",
     "theorem_explorer_grid", "tau_samples", "LAZINESS_PRESETS", "laziness_sweep",
-    "SHARPNESS_PRESETS", "sharpness_sweep",
+    "SHARPNESS_PRESETS", "sharpness_sweep", "DISCRETISATION_PRESETS", "discretisation_study",
 ]

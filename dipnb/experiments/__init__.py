@@ -6,9 +6,9 @@ The machinery: :mod:`.registry` (:func:`register`, :func:`get`, :func:`run`), :m
 Dask cluster: :class:`on_cluster`), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
-:mod:`.laziness` and :mod:`.discretisation` (04b), :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` and
-:mod:`.sharpness` (07), :mod:`.images` (08, 09), and :mod:`.audit` (the findings page: each
-experiment against the theorem's hypotheses).
+:mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07),
+:mod:`.images` (08, 09), :mod:`.sharpness`, :mod:`.laziness`, :mod:`.discretisation` (09b), and
+:mod:`.audit` (the findings page: each experiment against the theorem's hypotheses).
 Importing this package registers them all.
 """
 from .audit import AUDIT_PRESETS, audit_hypotheses

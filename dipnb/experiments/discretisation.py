@@ -104,6 +104,6 @@ def discretisation_study(n: int = 5, m: int = 3, k: int = 1000, runs: int = 6, g
             "rate_ours": s2 * decrease / 2}
 
 
-register_study("discretisation", discretisation_study, DISCRETISATION_PRESETS, chapter="04b_proof",
+register_study("discretisation", discretisation_study, DISCRETISATION_PRESETS, chapter="09b_dynamics",
                doc="the abstract's claims on discretisation: the width factor nu1^2 / nu1^4 over gamma L, and "
                    "the rate per step against gamma L beside nu2's minimum at gamma L = 1/2 (beyond the paper)")

@@ -81,6 +81,6 @@ def laziness_sweep(n: int = 5, m: int = 3, log10_ks=(2.0, 3.0, 4.0), runs: int =
             "tol": float(tol), "max_steps": steps, **out}
 
 
-register_study("laziness", laziness_sweep, LAZINESS_PRESETS, chapter="04b_proof",
+register_study("laziness", laziness_sweep, LAZINESS_PRESETS, chapter="09b_dynamics",
                doc="laziness along training on Fig 1's problems: distance travelled against R and R', "
                    "sigma_min(J_g) against sigma0/2, drift of the empirical NTK (beyond the paper)")

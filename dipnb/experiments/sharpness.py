@@ -84,6 +84,6 @@ def sharpness_sweep(n: int = 5, m: int = 3, log10_ks=(2.0, 3.0), log10_gammas=(0
             "max_steps": steps, **out}
 
 
-register_study("sharpness", sharpness_sweep, SHARPNESS_PRESETS, chapter="07_fig2_stepsize",
+register_study("sharpness", sharpness_sweep, SHARPNESS_PRESETS, chapter="09b_dynamics",
                doc="sharpness along training: the Hessian's extreme eigenvalues against 2/gamma, below, at "
                    "and above the onset of failure (beyond the paper)")

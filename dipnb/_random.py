@@ -20,7 +20,7 @@ import torch
 
 from ._validation import check_device
 
-__all__ = ["make_generator", "derive_seed", "problem_seed", "network_seed", "offset_seed",
+__all__ = ["make_generator", "derive_seed", "problem_seed", "network_seed", "draw_seed", "offset_seed",
            "width_index_seed", "gamma_sweep_network_seed", "width_network_seed", "selfcheck_seeds"]
 
 
@@ -70,6 +70,13 @@ def problem_seed(seed: int, n: int, m: int) -> int:
     """Seed of the problems (A, x̄) of size (n, m): the same for every width k and step γ, so
     that the cells of a sweep over k or γ share their problems (common random numbers)."""
     return derive_seed(seed, (7919, n), (104_729, m))
+
+
+def draw_seed(seed: int, draw: int) -> int:
+    """Seed of the ``draw``-th independent draw (network, noise, operator) of a study repeated over
+    draws, e.g. the image study over photographs and seeds: draw 0 of study seed 0 is seed 0, the
+    draw of the single-run studies."""
+    return derive_seed(seed, (6133, draw))
 
 
 def network_seed(seed: int, n: int, k: int, start: int = 0, block: int = 0) -> int:

@@ -5,7 +5,8 @@
 #   3. the paper preset of every figure, as far as the time allows, in resumable cells.
 # Results go to $OUT/results when OUT is set (the device tool brings $OUT back), else results/,
 # where a result that exists is kept and its run refused unless OVERWRITE=1 is set.
-# Needs only torch, numba, numpy, matplotlib and tqdm: dipnb is found through PYTHONPATH=.
+# Needs only torch, numba, numpy, matplotlib and tqdm: dipnb is found through PYTHONPATH=. (image-draws,
+# the image claims over four photographs, also needs pillow and scikit-image, whose sample data it reads).
 #
 #   bash scripts/paper-on-gpu.sh                                   # on the GPU machine
 #   DEVICE=cpu PRESET=quick BUDGET=300 OUT=/tmp/dry bash scripts/paper-on-gpu.sh   # a dry run here
@@ -45,7 +46,7 @@ timeout --signal=INT "$(( $(left) / 4 ))" $PY benchmarks/sweep_engine.py --devic
     --json "$RESULTS/benchmark-$DEVICE.json" | tail -12 || log "benchmark stopped or failed (rc $?)"
 
 log "3. the paper presets, the runs a CPU cannot do first"
-for exp in fig2 fig1 gamma-threshold fig3a fig3b-fig4; do
+for exp in fig2 fig1 gamma-threshold fig3a fig3b-fig4 image-draws; do
     p=$PRESET
     if [ "$PRESET" = paper ] && [ "${exp#fig3}" != "$exp" ]; then p=paper-long; fi   # images: faithful step
     t=$(left)

@@ -20,7 +20,8 @@ browser = pytest.fixture(scope="module")(launch_browser)
 def test_page_renders_offline(browser, page_name):
     page, errors, outside = open_page(browser, page_name)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{Path(page_name).name}.png"), full_page=True)
+    # the API page is long: a full-page screenshot can take over the default 30 s on a loaded 2-core machine
+    page.screenshot(path=str(SHOTS / f"{Path(page_name).name}.png"), full_page=True, timeout=120_000)
     height = page.evaluate("() => document.documentElement.scrollHeight")
     (SHOTS / f"{Path(page_name).name}.height").write_text(f"{height}\n")
     if Path(page_name).name[:2].isdigit():

@@ -7,7 +7,9 @@ Dask cluster: :class:`on_cluster`), :mod:`.results` (where results live,
 with their provenance) and :mod:`.paper` (every number the paper quotes). One module per
 study: :mod:`.sigma_min` (chapter 01), :mod:`.stepsize` (03), :mod:`.theorem` (04),
 :mod:`.corollary` (05), :mod:`.fig1` (06), :mod:`.fig2` (07),
-:mod:`.images` (08, 09), :mod:`.sharpness`, :mod:`.laziness`, :mod:`.discretisation` (09b), and
+:mod:`.images` (08, 09), :mod:`.robustness` (09: the image claims over photographs, draws
+and scales), :mod:`.sensitivity` (06, 07: Fig 1b and Fig 2 at other values of our choices),
+:mod:`.sharpness`, :mod:`.laziness`, :mod:`.discretisation` (09b), and
 :mod:`.audit` (the findings page: each experiment against the theorem's hypotheses).
 Importing this package registers them all.
 """
@@ -36,6 +38,8 @@ from .registry import (
                        run,
 )
 from .results import best_result, environment, load_result, provenance, results_dir, results_table, save_result
+from .robustness import ROBUSTNESS_PRESETS, image_draws
+from .sensitivity import FIG1_STEP_PRESETS, FIG2_M_PRESETS, fig1_step_sensitivity, fig2_m_sensitivity
 from .sharpness import SHARPNESS_PRESETS, sharpness_sweep
 from .sigma_min import SIGMA_MIN_PRESETS, sigma_min_vs_width
 from .stepsize import FAIL_STATUSES, STEPSIZE_PRESETS, gamma_sweep, lipschitz_sweep
@@ -62,4 +66,6 @@ __all__ = [
     "image_setting", "AUDIT_PRESETS", "audit_hypotheses", "THEOREM_EXPLORER_PRESETS",
     "theorem_explorer_grid", "tau_samples", "LAZINESS_PRESETS", "laziness_sweep",
     "SHARPNESS_PRESETS", "sharpness_sweep", "DISCRETISATION_PRESETS", "discretisation_study",
+    "ROBUSTNESS_PRESETS", "image_draws", "FIG1_STEP_PRESETS", "FIG2_M_PRESETS", "fig1_step_sensitivity",
+    "fig2_m_sensitivity",
 ]

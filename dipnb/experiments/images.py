@@ -38,7 +38,6 @@ the discrepancy principle) :mod:`dipnb.analysis`, and the comparison with the pa
 from __future__ import annotations
 
 import math
-from importlib import resources
 
 import numpy as np
 import torch
@@ -55,45 +54,69 @@ from .cells import cell_key, keyed, run_cells
 from .registry import register_study
 
 __all__ = ["IMAGE_SOURCES", "load_image", "step_size", "fig3a", "fig3b", "FIG3A_PRESETS",
-           "FIG3B_PRESETS", "image_setting", "stable_step"]
+           "FIG3B_PRESETS", "image_setting", "stable_step", "choose_step", "finite_run"]
 
 
-#: Real photographs that ship inside an installed dependency (matplotlib's sample data),
-#: with their origin and licence as far as they are documented.
+#: Real photographs that ship inside an installed dependency (matplotlib's and scikit-image's sample
+#: data; nothing is downloaded), with their origin and licence as documented by the package.
+#: ``crop`` is (left, top, right, bottom): the central square, except for "hopper" (a square on the face).
 IMAGE_SOURCES = {
-    "hopper": dict(file="grace_hopper.jpg",
+    "hopper": dict(package="matplotlib", file="mpl-data/sample_data/grace_hopper.jpg",
                    description="portrait of Rear Admiral Grace M. Hopper (U.S. Navy photograph, 1984)",
                    licence="public domain (work of the U.S. federal government); shipped as "
                            "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
-                   crop=(44, 80, 468, 504)),     # (left, top, right, bottom): a square on the face
+                   crop=(44, 80, 468, 504)),
+    "camera": dict(package="skimage", file="data/camera.png",
+                   description="a photographer with a camera on a tripod (scikit-image's 'camera', since 0.18)",
+                   licence="CC0 by the photographer (Lav Varshney); shipped as skimage/data/camera.png",
+                   crop=(0, 0, 512, 512)),
+    "coffee": dict(package="skimage", file="data/coffee.png",
+                   description="a cup of coffee on a saucer (scikit-image's 'coffee')",
+                   licence="CC0 by the photographer (Rachel Michetti); shipped as skimage/data/coffee.png",
+                   crop=(100, 0, 500, 400)),
+    "chelsea": dict(package="skimage", file="data/chelsea.png",
+                    description="Chelsea the cat (scikit-image's 'chelsea')",
+                    licence="CC0 by the photographer (Stefan van der Walt); shipped as skimage/data/chelsea.png",
+                    crop=(75, 0, 375, 300)),
 }
 
 
-def _sample_data(fname: str):
-    import matplotlib
+def _sample_data(src: dict):
+    """The file of an :data:`IMAGE_SOURCES` entry inside its installed package (not imported)."""
+    from importlib.util import find_spec
 
-    path = resources.files(matplotlib) / "mpl-data" / "sample_data" / fname
+    spec = find_spec(src["package"])
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"the image needs the package {src['package']!r}, which is not installed; "
+                         f"pip install -e . installs it")
+    from pathlib import Path
+
+    path = Path(list(spec.submodule_search_locations)[0]) / src["file"]
     if not path.is_file():
-        raise ValueError(f"matplotlib's sample data has no {fname!r}; is matplotlib installed in full?")
+        raise ValueError(f"{src['package']} has no {src['file']!r}; is it installed in full?")
     return path
 
 
-def load_image(name: str = "hopper", size: int = 64) -> np.ndarray:
-    """A real photograph as a ``size``×``size`` float64 array of grey levels in [0, 255].
+def load_image(name: str = "hopper", size: int = 64, scale: float = 255.0) -> np.ndarray:
+    """A real photograph as a ``size``×``size`` float64 array of grey levels in [0, ``scale``].
 
-    The image is read with PIL from matplotlib's sample data (:data:`IMAGE_SOURCES`),
-    converted to grayscale (ITU-R 601-2 luma, PIL mode ``"L"``), cropped to the square
-    of :data:`IMAGE_SOURCES` and resized with a Lanczos filter. Flatten it row-major
-    (``.ravel()``) to get :math:`\\bar x \\in [0, 255]^{n}`, :math:`n = \\text{size}^2`.
+    The image is read with PIL from the sample data of matplotlib or scikit-image
+    (:data:`IMAGE_SOURCES`), converted to grayscale (ITU-R 601-2 luma, PIL mode ``"L"``), cropped to
+    the square of :data:`IMAGE_SOURCES`, resized with a Lanczos filter, clipped to [0, 255] and
+    multiplied by ``scale`` / 255 (the paper's scale is 255; 1 is the other common convention).
+    Flatten it row-major (``.ravel()``) to get :math:`\\bar x \\in [0, \\text{scale}]^{n}`,
+    :math:`n = \\text{size}^2`.
     """
     from PIL import Image
 
     check_choice("image", name, IMAGE_SOURCES)
     size = check_int("size", size, low=4, high=512)
+    check_positive("scale", scale)
     src = IMAGE_SOURCES[name]
-    with Image.open(_sample_data(src["file"])) as im:
+    with Image.open(_sample_data(src)) as im:
         im = im.convert("L").crop(src["crop"]).resize((size, size), Image.Resampling.LANCZOS)
-        return np.clip(np.asarray(im, dtype=np.float64), 0.0, 255.0)
+        x = np.clip(np.asarray(im, dtype=np.float64), 0.0, 255.0)
+    return x if scale == 255.0 else x * (float(scale) / 255.0)
 
 
 def step_size(net: TwoLayerDIP, problem: Problem, gamma_L: float = 1.0, iters: int = 20) -> tuple:
@@ -143,8 +166,9 @@ def stable_step(net: TwoLayerDIP, problem: Problem, gamma0: float, growth: float
     return best, probes
 
 
-def _choose_step(net, problem, rule, gamma_L, hessian_iters, probe_steps):
-    """``(gamma, L0, probes)`` by the stated ``rule`` ("1/L0": gamma_L / L0; "stable": :func:`stable_step`)."""
+def choose_step(net, problem, rule, gamma_L, hessian_iters, probe_steps):
+    """``(gamma, L0, probes)`` by the stated ``rule`` ("1/L0": gamma_L / L0; "stable": :func:`stable_step`):
+    the one home of the image studies' step rule."""
     check_choice("step_rule", rule, STEP_RULES)
     gamma, L0 = step_size(net, problem, gamma_L, hessian_iters)
     if rule == "1/L0":
@@ -202,8 +226,8 @@ def _snap_list(steps):
     return sorted({t for t in pts if t <= steps} | {0, steps})
 
 
-def _setup(size, k, image, seed, device):
-    x_bar = torch.as_tensor(load_image(image, size).ravel(), dtype=DEFAULT_DTYPE, device=device)[None]
+def _setup(size, k, image, seed, device, scale=255.0):
+    x_bar = torch.as_tensor(load_image(image, size, scale).ravel(), dtype=DEFAULT_DTYPE, device=device)[None]
     net = TwoLayerDIP.init(1, size * size, k, d=16, seed=seed, device=device)
     return x_bar, net
 
@@ -216,22 +240,24 @@ def _unit_noise(n: int, seed: int, device) -> torch.Tensor:
 
 
 def image_setting(which: str, size: int = 64, k: int = 10_000, image: str = "hopper", kernel: int = 9,
-                  boundary: str = "reflect", seed: int = 0, device="cpu"):
+                  boundary: str = "reflect", seed: int = 0, device="cpu", scale: float = 255.0):
     """The network, operator, image and unit noise of an image study, as the study draws them:
     ``(net, A, x_bar, z)`` for ``which`` = ``"fig3a"`` (the blur of ``kernel`` and ``boundary``)
     or ``"fig3b"`` (the well-conditioned operator, seed ``offset_seed(seed, 2)``); the noise of level σ is
-    ``σ z``. One home for these draws: :func:`fig3a`, :func:`fig3b` and the audit of the
-    theorem's hypotheses (:mod:`dipnb.experiments.audit`) all call it."""
+    ``σ z``; the image is on [0, ``scale``] (:func:`load_image`). One home for these draws:
+    :func:`fig3a`, :func:`fig3b`, the audit of the theorem's hypotheses (:mod:`dipnb.experiments.audit`)
+    and the study over images and draws (:mod:`dipnb.experiments.robustness`) all call it."""
     check_choice("which", which, ("fig3a", "fig3b"))
-    x_bar, net = _setup(size, k, image, seed, device)
+    x_bar, net = _setup(size, k, image, seed, device, scale)
     n = size * size
     A = (blur_operator(size, kernel, boundary, device=device) if which == "fig3a"
          else well_conditioned_operator(n, seed=offset_seed(seed, 2), device=device))
     return net, A, x_bar, _unit_noise(n, seed, device)
 
 
-def _finite(run, gamma: float, what: str):
-    """``run`` (a :class:`dipnb.core.descent.ImageRun`), or a ValueError if it went non-finite."""
+def finite_run(run, gamma: float, what: str):
+    """``run`` (a :class:`dipnb.core.descent.ImageRun`), or a ValueError, naming the step and the way out,
+    if it went non-finite."""
     if run.status == "nonfinite":
         raise ValueError(f"{what}: the loss became non-finite at step {run.stop_step} with gamma = {gamma:g}; "
                          f"accepted: a smaller step (a smaller gamma_L, or step_rule='1/L0')")
@@ -275,7 +301,7 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
     s_max = max(noise_stds)
 
     def setup_cell(_):
-        gamma, L0, probes = _choose_step(net, Problem(A, x_bar, s_max * z), step_rule, gamma_L, hessian_iters,
+        gamma, L0, probes = choose_step(net, Problem(A, x_bar, s_max * z), step_rule, gamma_L, hessian_iters,
                                          probe_steps)
         return {"gamma": gamma, "L0": L0, "probes": np.array(probes, dtype=float).reshape(-1, 2)}
 
@@ -291,7 +317,7 @@ def fig3a(size: int = 64, k: int = 10_000, steps: int = 5000, noise_stds=(0.0, 2
         pb = Problem(A, x_bar, sig * z)
         thr = math.sqrt(n) * sig if sig > 0 else None
         T = steps0 if sig == 0 else steps
-        run = _finite(train_image(net, pb, gamma, T, _snap_list(T), dp_threshold=thr, progress=progress,
+        run = finite_run(train_image(net, pb, gamma, T, _snap_list(T), dp_threshold=thr, progress=progress,
                                   checkpoint=_checkpoint(cache, "fig3a-run", dict(base, gamma=gamma), sig)),
                       gamma, f"Fig 3a, noise {sig:g}")
         lw = landweber(A, pb.y, x0, omega, T, x_bar)
@@ -357,7 +383,7 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
     clean = Problem(A, x_bar, torch.zeros_like(eps))
 
     def setup_cell(_):
-        gamma, L0, probes = _choose_step(net, pb, step_rule, gamma_L, hessian_iters, probe_steps)
+        gamma, L0, probes = choose_step(net, pb, step_rule, gamma_L, hessian_iters, probe_steps)
         out = {"gamma": gamma, "L0": L0, "step_probes": np.array(probes, dtype=float).reshape(-1, 2)}
         if theorem:
             th = theorem_quantities(net, pb, gamma, layers="both", L=L0)
@@ -375,7 +401,7 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
 
     def run_cell(which):
         if which == "noisy":
-            run = _finite(train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress,
+            run = finite_run(train_image(net, pb, gamma, steps, _snap_list(steps), dp_threshold=thr, progress=progress,
                                       return_state=True, checkpoint=_checkpoint(cache, "fig3b-run", ck, which)),
                           gamma, "Fig 3b")
             out = run.arrays()
@@ -388,7 +414,7 @@ def fig3b(size: int = 64, k: int = 10_000, steps: int = 3000, noise_std: float =
             x_ls = torch.linalg.solve(A.M[0], pb.y[0])
             out["ls_error"] = float((x_ls - x_bar[0]).norm())
             return out
-        run = _finite(train_image(net, clean, gamma, steps, [], progress=progress, return_state=True,
+        run = finite_run(train_image(net, clean, gamma, steps, [], progress=progress, return_state=True,
                                   checkpoint=_checkpoint(cache, "fig3b-run", ck, which)), gamma, "Fig 3b, noiseless")
         return {"clean_error": run.error, "clean_loss": run.loss,
                 "clean_param_distance": float(net.param_distance(run.state)[0])}

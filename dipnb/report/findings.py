@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 
 from ..experiments.results import best_result, load_result
+from ..experiments.sensitivity import variants
 from . import audit as _audit
 from . import images, sweeps
 from .claims import (
@@ -34,7 +35,7 @@ from .claims import (
 )
 
 __all__ = ["THEORY", "SECTIONS", "REPS", "saved_claims", "findings", "sections", "findings_table", "FindingsTable",
-           "saved_audit", "SECTION_TITLES", "audit_table"]
+           "saved_audit", "saved_sensitivity", "SECTION_TITLES", "audit_table"]
 
 #: Bootstrap repetitions of every interval on the findings page and in the chapters that quote
 #: the same claims (one number for one quantity).
@@ -49,6 +50,7 @@ SECTIONS = {
     "fig3a": ("08_fig3_images", "paper-against-measurement", "Fig 3a"),
     "fig3b": ("09_fig3b_fig4", "paper-against-measurement", "Fig 3b"),
     "fig4": ("09_fig3b_fig4", "paper-against-measurement", "Fig 4"),
+    "fig3a.scale": ("09c_robustness", "sec-09c-scale", "How robust the verdicts are"),
     "erratum.sigma_min": ("04_theorem_iii1", "where-the-printed-statement-needs-care", "Theorem III.1"),
     "erratum.gamma": ("04_theorem_iii1", "where-the-printed-statement-needs-care", "Theorem III.1"),
     "erratum.kl": ("02_kl_inequality", "the-inequality", "Definition II.2"),
@@ -146,29 +148,47 @@ def _saved_images(out):
             None if b1 is None else b1[0])
 
 
+def saved_sensitivity(out=None) -> dict:
+    """The saved sensitivity runs of our free choices at their largest preset, by the experiment
+    they vary: ``{"fig1": {label: result}, "fig2": ..., "images": draws result}`` (what is missing is
+    left out): Fig 1b at other γ (``fig1-step``), Fig 2 at m = n (``fig2-m``), and the image claims
+    over photographs, draws and scales (``image-draws``)."""
+    found = {}
+    for key, name in (("fig1", "fig1-step"), ("fig2", "fig2-m")):
+        saved = best_result(name, out, presets=("paper", "paper-cpu"))
+        if saved is not None:
+            found[key] = variants(saved[1])
+    saved = best_result("image-draws", out, presets=("paper", "paper-cpu"))
+    if saved is not None:
+        found["images"] = saved[1]
+    return found
+
+
 def saved_claims(out=None, reps: int = REPS) -> tuple[list[Claim], list[str]]:
     """Every claim row of the saved results in ``out`` (default ``results/``): the sweeps at
     their largest preset, the images at the stated step (paper-long) where it exists, else at
-    1/L0, with their sensitivity runs as readings; with the names of the results not found."""
+    1/L0, with their sensitivity runs (:func:`saved_sensitivity`) as readings; with the names of the
+    results not found."""
     claims, missing = [], []
+    sens = saved_sensitivity(out)
     for name, fn in (("fig1", sweeps.fig1_table), ("fig2", sweeps.fig2_table),
                      ("gamma-threshold", sweeps.gamma_threshold_table)):
         saved = best_result(name, out)
         if saved is None:
             missing.append(name)
             continue
-        claims += fn(saved[1], reps=reps)
+        claims += fn(saved[1], reps=reps, **({"sensitivity": sens[name]} if name in sens else {}))
     audit = saved_audit(out)
     a, a3, b, b1 = _saved_images(out)
     if a is None:
         missing.append("fig3a-paper-long")
     else:
-        sens = {"the 3×3 blur": a3} if a3 is not None and int(a["kernel"]) != 3 else None
-        claims += images.fig3a_comparison(a, sensitivity=sens, audit=audit)
+        kernels = {"the 3×3 blur": a3} if a3 is not None and int(a["kernel"]) != 3 else None
+        claims += images.fig3a_comparison(a, sensitivity=kernels, audit=audit, draws=sens.get("images"))
     if b is None:
         missing.append("fig3b-fig4-paper-long")
     else:
-        claims += images.fig3b_comparison(b, bound_run=b1, audit=audit)
+        claims += images.fig3b_comparison(b, bound_run=b1, audit=audit, draws=sens.get("images"))
     if audit is None:
         missing.append("audit-paper-cpu")
     return claims, missing

@@ -100,11 +100,13 @@ def _setting(claim: Claim, gaps, command: str) -> Claim:
 
 # --- Fig 1 ----------------------------------------------------------------------------------------
 
-def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Claim]:
+def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000, sensitivity: dict | None = None) -> list[Claim]:
     """The claims of Section IV about Fig 1 against a result of :func:`dipnb.experiments.fig1_sweep`.
 
     ``tolerance``: the difference in :math:`\\log_{10}k` counted as agreement with a number read
-    off the paper's heat map. ``reps``: bootstrap replicates.
+    off the paper's heat map. ``reps``: bootstrap replicates. ``sensitivity``: ``{name: result}`` of
+    Fig 1b at other steps γ (:func:`dipnb.experiments.fig1_step_sensitivity`, unflattened by
+    :func:`dipnb.experiments.sensitivity.variants`), whose widths enter the m = 2 claim as readings.
     """
     ms = [int(m) for m in np.asarray(res["ms"])]
     nu1 = float(res["nu1"])
@@ -140,6 +142,14 @@ def fig1_table(res: dict, tolerance: float = 0.5, reps: int = 1000) -> list[Clai
                     for words, x, iv, paper in (("every run (P = 1)", x_all, iv_all, True),
                                                 ("90% of the runs", x90, iv90, False),
                                                 ("half the runs", x_half, iv_half, False))]
+        for name, other in (sensitivity or {}).items():       # the same reading at another step γ
+            j = [int(m) for m in np.asarray(other["ms"])].index(2)
+            ks_o = np.asarray(other["ks_b"])
+            conv_o = np.asarray(other["converged"]).astype(bool)[j]
+            x_o, lo_o, hi_o = bootstrap(lambda c, ks=ks_o: log10_width_at(ks, c, ALL), conv_o, reps=reps,
+                                        seed=offset_seed(17, i))
+            readings.append(Reading(f"every run (P = 1), {name}", decide(x_o, p, tolerance, (lo_o, hi_o), _step(ks_o)),
+                                    f"{_fmt(x_o)}{_fmt_iv((lo_o, hi_o))}"))
         c = Claim("fig1.conv_m2", "m = 2: training converges from k ≈ 10^2.5",
                   f"k >= 10^{p} (read off Fig 1b)",
                   f"all runs (P = 1) from k = {_fmt(x_all)}{_fmt_iv(iv_all)}"
@@ -288,7 +298,28 @@ def _reversals(res, th) -> list[str]:
     return out
 
 
-def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
+def _direction_at(res: dict, level: float, reps: int, seed: int):
+    """The test of direction of "the allowed γ gets smaller as n grows" on a Fig 2 result at one
+    reading ``level``: ``(verdict, words, thresholds, used, reversals)``."""
+    ns = np.asarray(res["ns"])
+    g = np.asarray(res["gammas"], dtype=float)
+    step, top = _step(g), float(np.log10(g.max()))
+    th = _thresholds(res, level, reps, seed)
+    used = [(int(n), x, iv) for n, (x, iv, read) in zip(ns, th) if read]
+    rev = _reversals(res, th) if "converged" in res else []
+    # a threshold not reached on the grid lies beyond its largest γ, not nowhere: it enters the
+    # test of direction as the grid's end with an interval open to +inf (as in fig1_table)
+    v = decide_direction(*_beyond_grid([(x, iv) for _, x, iv in used], top), decreasing=True,
+                         resolution=step, reversed_steps=rev)
+    text = (", ".join(f"n = {int(n)}: {_fmt_th(x, iv, top)}" + ("" if r else " (not read)")
+                      for n, (x, iv, r) in zip(ns, th))
+            + (f"; not read at n = {[int(n) for n, (_, _, r) in zip(ns, th) if not r]}"
+               f": small-γ convergence < {_read_level(level):g}" if len(used) < len(ns) else "")
+            + ("; significant reversal: " + "; ".join(rev) if rev else ""))
+    return v, text, th, used, rev
+
+
+def fig2_table(res: dict, reps: int = 1000, sensitivity: dict | None = None) -> list[Claim]:
     """The claims of Section IV about Fig 2 against a result of :func:`dipnb.experiments.fig2_sweep`.
 
     "The allowed γ gets smaller as n grows" is a claim of direction, decided on the failure
@@ -296,26 +327,16 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
     a test of significant reversals (``_reversals``), at each reading of
     :data:`STEP_LEVELS`. The headline reading is where fewer than 90% converge: "the allowed
     γ" ends where the probability stops being about 1. The slope against :math:`\\|A\\|^2` is
-    our own hypothesis (from (10)), in a row of its own, at the same reading.
+    our own hypothesis (from (10)), in a row of its own, at the same reading. ``sensitivity``:
+    ``{name: result}`` of Fig 2 at another m (:func:`dipnb.experiments.fig2_m_sensitivity`, unflattened
+    by :func:`dipnb.experiments.sensitivity.variants`), read at each level as further readings.
     """
-    ns = np.asarray(res["ns"])
     g = np.asarray(res["gammas"], dtype=float)
-    step, top = _step(g), float(np.log10(g.max()))
+    step = _step(g)
     frac = np.asarray(res["frac_conv"], dtype=float)
     readings, levels = [], {}
     for i, (key, words, level) in enumerate(STEP_LEVELS):
-        th = _thresholds(res, level, reps, 101 + 100 * i)
-        used = [(int(n), x, iv) for n, (x, iv, read) in zip(ns, th) if read]
-        rev = _reversals(res, th) if "converged" in res else []
-        # a threshold not reached on the grid lies beyond its largest γ, not nowhere: it enters the
-        # test of direction as the grid's end with an interval open to +inf (as in fig1_table)
-        v = decide_direction(*_beyond_grid([(x, iv) for _, x, iv in used], top), decreasing=True,
-                             resolution=step, reversed_steps=rev)
-        text = (", ".join(f"n = {int(n)}: {_fmt_th(x, iv, top)}" + ("" if r else " (not read)")
-                          for n, (x, iv, r) in zip(ns, th))
-                + (f"; not read at n = {[int(n) for n, (_, _, r) in zip(ns, th) if not r]}"
-                   f": small-γ convergence < {_read_level(level):g}" if len(used) < len(ns) else "")
-                + ("; significant reversal: " + "; ".join(rev) if rev else ""))
+        v, text, th, used, rev = _direction_at(res, level, reps, 101 + 100 * i)
         readings.append(Reading(words, v, text, paper=(key == "90")))
         finite = [(n, x) for n, x, _ in used if math.isfinite(x)]
         levels[key] = {"log10_threshold": [x for x, _, _ in th], "read": [r for _, _, r in th],
@@ -323,6 +344,11 @@ def fig2_table(res: dict, reps: int = 1000) -> list[Claim]:
                        "n_lo": finite[0][0] if finite else None, "n_hi": finite[-1][0] if finite else None,
                        "log10_lo": finite[0][1] if finite else math.nan,
                        "log10_hi": finite[-1][1] if finite else math.nan}
+    for name, other in (sensitivity or {}).items():
+        for i, (_key, words, level) in enumerate(STEP_LEVELS):
+            v, text, *_ = _direction_at(other, level, reps, 101 + 100 * i)
+            runs = int(other["runs"]) if "runs" in other else 0
+            readings.append(Reading(f"{words}, {name}" + (f" ({runs} runs a cell)" if runs else ""), v, text))
     c = Claim("fig2.gamma_vs_n", "the allowed γ gets smaller as n grows",
               "clear correlation between n and the allowed γ",
               "; ".join(f"{r.name}: {r.measured}" for r in readings), "", resolution=step or None,

@@ -170,3 +170,18 @@ def test_landweber_from_zero_does_not_see_the_scale_and_x0_costs_more_on_0_1():
     np.testing.assert_allclose(lw["psnr_from_zero"][0], lw["psnr_from_zero"][1], rtol=1e-9)
     loss = lw["psnr_from_zero"] - lw["psnr_from_x0"]               # dB that starting from x0 costs
     assert loss[1] > 10 * max(loss[0], 1e-3) and loss[1] > 1.0
+
+
+def test_the_stable_step_rule_goes_down_when_the_first_probe_is_not_stable():
+    from dipnb.core.problems import Problem
+    from dipnb.experiments import image_setting, step_size
+    from dipnb.experiments.images import stable_step
+    net, A, x_bar, z = image_setting("fig3b", 8, 160, "camera", scale=1.0)
+    pb = Problem(A, x_bar, (50.0 / 255.0) * z)
+    _, L0 = step_size(net, pb, 1.0, 10)
+    best, probes = stable_step(net, pb, 64.0 / L0, probe_steps=50)
+    assert probes[0] == (64.0 / L0, False) and probes[-1] == (best, True)
+    assert best < 64.0 / L0 and all(not ok for _, ok in probes[:-1])
+    assert [g for g, _ in probes] == sorted((g for g, _ in probes), reverse=True)      # downward, halving
+    up, _ = stable_step(net, pb, best, probe_steps=50)                 # from a stable start it goes up
+    assert up >= best

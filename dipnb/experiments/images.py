@@ -144,25 +144,37 @@ def stable_step(net: TwoLayerDIP, problem: Problem, gamma0: float, growth: float
     ``probe_steps`` steps of :func:`dipnb.train_image` from θ0, and returns the largest γ_j
     below the first one whose loss is non-finite or rises at some step (by more than a
     relative 1e-9, round-off), with the list of ``(gamma, stable)`` probes. With γ0 = 1/L0
-    (:func:`step_size`) the first probe is the theorem's step.
+    (:func:`step_size`) the first probe is the theorem's step. When γ0 itself is not stable
+    (L0, the Hessian norm at θ0, is only a lower estimate of L: on the [0, 1] image scale the loss
+    can rise at 1/L0), the sweep goes down instead, :math:`\\gamma_0 g^{-1}, \\gamma_0 g^{-2}, \\dots`
+    (``trials - 1`` more probes), and returns the first stable step.
     """
     check_positive("gamma0", gamma0)
     if not growth > 1:
         raise ValueError(f"growth must be > 1, got {growth}")
     trials, probe_steps = check_int("trials", trials), check_int("probe_steps", probe_steps)
     best, probes = None, []
-    for j in range(trials):
-        g = gamma0 * growth ** j
+
+    def stable(g):
         run = train_image(net, problem, g, probe_steps)
         loss = run.loss
         ok = run.status != "nonfinite" and bool(np.all(np.diff(loss) <= 1e-9 * loss[:-1]))
         probes.append((g, ok))
-        if not ok:
+        return ok
+
+    for j in range(trials):
+        g = gamma0 * growth ** j
+        if not stable(g):
             break
         best = g
+    for j in range(1, trials if best is None else 0):
+        g = gamma0 * growth ** (-j)
+        if stable(g):
+            best = g
+            break
     if best is None:
-        raise ValueError(f"no stable step: even gamma0 = {gamma0:g} makes the loss rise within "
-                         f"{probe_steps} steps; accepted: a smaller gamma0")
+        raise ValueError(f"no stable step: even gamma0 / {growth:g}^{trials - 1} = {gamma0 * growth ** (1 - trials):g} "
+                         f"makes the loss rise within {probe_steps} steps; accepted: a smaller gamma0")
     return best, probes
 
 

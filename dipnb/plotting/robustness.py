@@ -56,7 +56,7 @@ def plot_image_draws(res: dict, axes=None):
     a3.set_yscale("log")
     for ax in (a1, a2, a3):
         ax.set_xticks(x, names, rotation=30)
-    a1.legend(title="image scale", fontsize=ANNOTATION_SIZE)
+    a1.legend(title="image scale", fontsize=ANNOTATION_SIZE, loc="center left")
     return fig
 
 

@@ -3,9 +3,9 @@
 Every image verdict of chapters 08 and 09 rests on one photograph, one network draw and one
 noise draw. This study repeats the runs of Fig 3a (the 9×9 Gaussian blur, noiseless and AWGN of
 std 2.5) and of Fig 3b / Fig 4 (the well-conditioned operator, AWGN of std 50) for each photograph
-of ``images`` (:data:`dipnb.experiments.IMAGE_SOURCES`: matplotlib's and scikit-image's sample
+of ``images`` (``dipnb.experiments.IMAGE_SOURCES``: matplotlib's and scikit-image's sample
 data) and ``draws`` independent draws of (θ0, the noise, the operator of Fig 3b), seeded by
-:func:`dipnb._random.draw_seed`, and on each image scale of ``scales``: 255 (the paper's
+``dipnb._random.draw_seed``, and on each image scale of ``scales``: 255 (the paper's
 [0, 255]) and 1 ([0, 1], the other convention; the noise std scales with the image, so the
 problem is the same up to the factor, but L0, the step rule and R' are not).
 
@@ -40,7 +40,7 @@ from .registry import register_study
 
 __all__ = ["ROBUSTNESS_PRESETS", "image_draws", "scale_constants", "scale_landweber", "FIG3A_NOISE", "FIG3B_NOISE"]
 
-#: The paper's noise levels on the [0, 255] scale: Fig 3a (blur) and Fig 3b / Fig 4.
+#: The paper's noise levels (standard deviations) on its 0-255 image scale: Fig 3a (blur) and Fig 3b / Fig 4.
 FIG3A_NOISE, FIG3B_NOISE = 2.5, 50.0
 
 _IMAGES = ["hopper", "camera", "coffee", "chelsea"]
@@ -73,9 +73,9 @@ def image_draws(images=tuple(_IMAGES), draws: int = 5, size: int = 32, k: int = 
     Parameters
     ----------
     images : sequence of str
-        Names of :data:`dipnb.experiments.IMAGE_SOURCES`.
+        Names of ``dipnb.experiments.IMAGE_SOURCES``.
     draws : int
-        Independent draws per photograph: draw j uses the seed :func:`dipnb._random.draw_seed`
+        Independent draws per photograph: draw j uses the seed ``dipnb._random.draw_seed``
         (seed, j) for θ0, the noise and Fig 3b's operator (draw 0 of seed 0 is the single-run studies' draw).
     size, k, steps : int
         Image side, width and step budget of every run.

@@ -171,7 +171,7 @@ def fig3a_comparison(res: dict, sensitivity: dict | None = None, audit: dict | N
     * "perfectly recovered": with ε = 0 and A injective the theorem's limit is x̄ itself, so the
       paper's reading is the limit: agrees once the noiseless PSNR reaches 40 dB (an RMSE of 2.6
       grey levels, 1% of the range) without getting worse; below that, "not tested (budget)" while it
-      still gains :data:`RISING_DB` dB or more over the last doubling of the budget, and
+      still gains :data:`dipnb.report.draws.RISING_DB` dB or more over the last doubling of the budget, and
       disagrees once it has stopped rising; beside it, 40 dB at our budget;
     * "degraded with noise": the noisy PSNR is >= 1 dB below the noiseless one at the same step;
     * "very good in observation space": :math:`\\|Ax_\\tau - y\\| \\le \\|\\varepsilon\\|` at the last step;

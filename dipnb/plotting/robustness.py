@@ -85,5 +85,6 @@ def plot_choice_sensitivity(fig1: dict, fig1_variants: dict, fig2: dict, fig2_va
     a2.set_xscale("log")
     a2.set_xlabel("step γ")
     a2.set_title("Fig 2: m = ⌈n/2⌉ (solid), " + ", ".join(fig2_variants) + " (dashed)")
-    a2.legend(ncol=2)
+    a2.legend(ncol=len(ns), loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=ANNOTATION_SIZE,
+              handlelength=1.2, columnspacing=0.8)
     return fig

@@ -185,3 +185,13 @@ def test_the_stable_step_rule_goes_down_when_the_first_probe_is_not_stable():
     assert [g for g, _ in probes] == sorted((g for g, _ in probes), reverse=True)      # downward, halving
     up, _ = stable_step(net, pb, best, probe_steps=50)                 # from a stable start it goes up
     assert up >= best
+
+
+def test_saved_or_quick_reads_the_saved_file_else_computes_the_quick_preset(tmp_path):
+    from dipnb.experiments import save_result, saved_or_quick
+    preset, quick = saved_or_quick("sigma-min", out=tmp_path)          # nothing saved there
+    assert preset == "quick" and not list(tmp_path.iterdir())          # computed, nothing written
+    save_result("sigma-min-paper-cpu", {"marker": np.array([7.0])}, {"preset": "paper-cpu"}, tmp_path)
+    preset, saved = saved_or_quick("sigma-min", out=tmp_path)
+    assert preset == "paper-cpu" and float(saved["marker"][0]) == 7.0
+    assert set(quick) != {"marker"}

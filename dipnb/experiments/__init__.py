@@ -36,6 +36,7 @@ from .registry import (
                        register,
                        register_study,
                        run,
+                       saved_or_quick,
 )
 from .results import best_result, environment, load_result, provenance, results_dir, results_table, save_result
 from .robustness import ROBUSTNESS_PRESETS, image_draws
@@ -54,7 +55,8 @@ from .theorem import (
 
 __all__ = [
     "EXPERIMENTS", "PRESETS", "RUN_PRESETS", "Experiment", "current_preset", "get", "log10_grid",
-    "register", "register_study", "Preset", "keyed", "run", "Interrupted", "cell_key", "run_cells", "on_cluster",
+    "register", "register_study", "Preset", "keyed", "run", "saved_or_quick", "Interrupted", "cell_key", "run_cells",
+    "on_cluster",
     "best_result", "environment",
     "load_result", "provenance", "results_dir", "results_table", "save_result", "PAPER",
     "SIGMA_MIN_PRESETS", "sigma_min_vs_width", "STEPSIZE_PRESETS", "FAIL_STATUSES", "gamma_sweep",

@@ -37,7 +37,7 @@ import numpy as np
 from .._validation import check_choice, check_device, check_positive, check_seed
 from .cells import study_context
 from .cluster import executor_info, on_cluster
-from .results import environment, jsonable, results_dir, save_result
+from .results import best_result, environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
            "register", "register_study", "get", "run", "check_run", "ResultExists", "result_name", "default_out",
@@ -344,3 +344,16 @@ def run(name: str, preset: str = "quick", device: str = "cpu", seed: int = 0,
     path = save_result(path.stem, arrays, meta, out)
     shutil.rmtree(cache, ignore_errors=True)     # the sweep is complete: drop its partial cells
     return path
+
+
+def saved_or_quick(name: str, presets=("paper", "paper-cpu"), out=None) -> tuple[str, dict]:
+    """``(preset, result)``: the saved result of experiment ``name`` at the first of ``presets`` that
+    exists (:func:`dipnb.experiments.best_result`), else its quick preset computed here, in seconds,
+    with nothing written (``preset`` is then ``"quick"``). How a chapter draws a study: the paper-scale
+    file when the repository has it, and still runs where it does not."""
+    exp = get(name)
+    saved = best_result(name, out, presets)
+    if saved is not None:
+        return saved[0], saved[1]
+    check_choice("preset", "quick", list(exp.presets))
+    return "quick", exp.run("quick", "cpu", 0, None, False)

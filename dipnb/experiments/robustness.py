@@ -33,9 +33,10 @@ from .._validation import check_choice, check_int, check_positive
 from ..analysis import psnr
 from ..core.descent import log_steps, train_image
 from ..core.problems import Problem
-from ..theory.linear import effective_step
+from ..theory.linear import effective_step, landweber
+from ..theory.theorem import theorem_quantities
 from .cells import keyed, run_cells
-from .images import IMAGE_SOURCES, STEP_RULES, choose_step, finite_run, image_setting, load_image
+from .images import IMAGE_SOURCES, STEP_RULES, choose_step, finite_run, image_setting, load_image, step_size
 from .registry import register_study
 
 __all__ = ["ROBUSTNESS_PRESETS", "image_draws", "scale_constants", "scale_landweber", "FIG3A_NOISE", "FIG3B_NOISE"]
@@ -152,9 +153,6 @@ def scale_constants(size: int = 32, k: int = 2500, image: str = "hopper", scales
     :func:`dipnb.theory.theorem.theorem_quantities`), and how far the parameters move in ``steps`` steps of
     :func:`dipnb.train_image` at that step, ``distance`` = :math:`\\|\\theta_T - \\theta_0\\|`, beside
     :math:`\\|V_0\\| = \\sqrt{nk}` (Rademacher entries): ``{name: array over scales}``."""
-    from ..theory.theorem import theorem_quantities
-    from .images import step_size
-
     out = {key: [] for key in ("scale", "x0_norm", "xbar_norm", "L0", "R", "R_prime", "distance", "V0_norm")}
     for scale in scales:
         net, A, x_bar, z = image_setting("fig3b", size, k, image, seed=seed, device=device, scale=float(scale))
@@ -177,8 +175,6 @@ def scale_landweber(size: int = 32, k: int = 2500, image: str = "hopper", scales
     over ``scales``. From 0 the two scales give the same PSNR (the iteration is linear); what the start
     from :math:`x_0` loses is the part of :math:`x_0` in the blur's nearly invisible directions, which
     Landweber removes only at the rate :math:`(1 - \\omega s^2)^\\tau`."""
-    from ..theory.linear import landweber
-
     out = {key: [] for key in ("psnr_from_x0", "psnr_from_zero")}
     n = size * size
     for scale in scales:

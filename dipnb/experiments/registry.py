@@ -40,8 +40,8 @@ from .cluster import executor_info, on_cluster
 from .results import best_result, environment, jsonable, results_dir, save_result
 
 __all__ = ["PRESETS", "RUN_PRESETS", "current_preset", "log10_grid", "Experiment", "EXPERIMENTS",
-           "register", "register_study", "get", "run", "check_run", "ResultExists", "result_name", "default_out",
-           "check_out", "Preset", "preset_type", "typed_presets", "declared_presets", "RUNTIME_ARGUMENTS"]
+           "register", "register_study", "get", "run", "saved_or_quick", "check_run", "ResultExists", "result_name",
+           "default_out", "check_out", "Preset", "preset_type", "typed_presets", "declared_presets", "RUNTIME_ARGUMENTS"]
 
 PRESETS = ("quick", "paper")
 #: Presets the command line accepts: ``paper-cpu`` is the paper's steps, runs and tolerance on
